@@ -1,0 +1,405 @@
+"""Start, attach to and stop the three services on loopback.
+
+memcached (the Debian binary), the IOWarp runtime (`clio_run start` with a
+config tuned for small machines and a private storage root) and our bridge.
+State lives in `<home>/services.json`; a second `up` finds the processes
+alive and attaches instead of starting twice. Only processes we started are
+ever stopped, by PID, and the runtime's leftovers (socket and memfd links
+under /tmp/clio_$USER) are swept afterwards.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import psutil
+import yaml
+from pydantic import BaseModel
+
+from .config import Settings
+from .core.errors import ServiceError, StorageUnavailable
+from .storage.cache_backends import EmbeddedBackend, MemcachedBackend
+from .storage.cache_tier import CacheTier
+from .storage.iowarp_tier import IOWarpTier
+from .storage.store import TwoTierStore
+
+Progress = Callable[[str], None]
+
+
+class ProcInfo(BaseModel):
+    pid: int | None = None
+    port: int | None = None
+    endpoint: str | None = None
+    started_by_us: bool = True
+
+
+class ServicesState(BaseModel):
+    cache_mode: str  # "memcached" or "embedded"
+    memcached: ProcInfo | None = None
+    memcached_servers: list[str] = []
+    runtime: ProcInfo | None = None
+    bridge: ProcInfo | None = None
+
+
+class ServiceStatus(BaseModel):
+    name: str
+    state: str  # running | stopped | attached | embedded
+    pid: int | None = None
+    endpoint: str | None = None
+    detail: str = ""
+
+
+# -- small helpers ----------------------------------------------------------------
+def _alive(pid: int | None, name_hint: str) -> bool:
+    """Alive and still the program we started (PIDs get reused)."""
+    if not pid:
+        return False
+    try:
+        proc = psutil.Process(pid)
+        if proc.status() == psutil.STATUS_ZOMBIE:
+            return False
+        return name_hint in " ".join(proc.cmdline())
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return False
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind(("0.0.0.0", port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def free_runtime_port() -> int:
+    """A base port whose port, port+1 and port+3 are free (the runtime binds all three)."""
+    for _ in range(200):
+        base = random.randrange(20000, 32000)
+        if all(_port_free(base + d) for d in (0, 1, 2, 3)):
+            return base
+    raise ServiceError("no free port block for the IOWarp runtime")
+
+
+def _wait_port(port: int, deadline: float) -> bool:
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            s.settimeout(0.2)
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return True
+        time.sleep(0.05)
+    return False
+
+
+def _terminate(pid: int | None, name_hint: str, timeout_s: float = 10.0) -> bool:
+    if not _alive(pid, name_hint):
+        return False
+    proc = psutil.Process(pid)
+    proc.terminate()
+    try:
+        proc.wait(timeout_s)
+    except psutil.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
+    return True
+
+
+def clio_run_path() -> str:
+    found = shutil.which("clio_run") or str(Path(sys.executable).with_name("clio_run"))
+    if not Path(found).exists():
+        raise ServiceError("clio_run not found", hint="pip install iowarp-core (it ships clio_run)")
+    return found
+
+
+def runtime_dir() -> Path:
+    """Where the runtime publishes its sockets and memfd links (per $USER)."""
+    return Path("/tmp") / f"clio_{os.environ.get('USER') or 'unknown'}"
+
+
+class Services:
+    """The managed services of one `home` directory."""
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or Settings.from_env()
+        self.home = self.settings.home
+        self.state_file = self.home / "services.json"
+        self.iowarp_dir = self.home / "iowarp"
+
+    # -- state ------------------------------------------------------------------
+    def load_state(self) -> ServicesState | None:
+        try:
+            return ServicesState.model_validate_json(self.state_file.read_text())
+        except (FileNotFoundError, ValueError):
+            return None
+
+    def _save(self, state: ServicesState) -> None:
+        tmp = self.state_file.with_suffix(".tmp")
+        tmp.write_text(state.model_dump_json(indent=2))
+        os.replace(tmp, self.state_file)
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        self.home.mkdir(parents=True, exist_ok=True)
+        with open(self.home / "services.lock", "w") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+    def runtime_env(self, port: int | None = None) -> dict[str, str]:
+        env = dict(os.environ)
+        env["CLIO_SERVER_CONF"] = str(self.iowarp_dir / "clio.yaml")
+        env["CLIO_STORAGE_ROOT"] = str(self.iowarp_dir / "storage")
+        return env
+
+    # -- up -----------------------------------------------------------------------
+    def up(self, progress: Progress | None = None) -> ServicesState:
+        """Start what is not running; attach to what is. Idempotent."""
+        say = progress or (lambda _msg: None)
+        with self._locked():
+            state = self.load_state() or ServicesState(cache_mode="embedded")
+            self._up_cache(state, say)
+            self._save(state)
+            self._up_runtime(state, say)
+            self._save(state)
+            self._up_bridge(state, say)
+            self._save(state)
+            return state
+
+    def _up_cache(self, state: ServicesState, say: Progress) -> None:
+        s = self.settings
+        if s.memcached_servers:
+            state.cache_mode, state.memcached_servers, state.memcached = "memcached", s.memcached_servers, None
+            return
+        binary = shutil.which("memcached") or ("/usr/bin/memcached" if Path("/usr/bin/memcached").exists() else None)
+        if s.cache_mode == "embedded" or (binary is None and s.cache_mode == "auto"):
+            state.cache_mode, state.memcached_servers, state.memcached = "embedded", [], None
+            say("cache: embedded in-process LRU (no memcached binary found)" if binary is None else "cache: embedded")
+            return
+        if binary is None:
+            raise ServiceError("memcached is not installed", hint="apt-get install memcached, or AGENTFACTORY_CACHE=embedded")
+        if state.memcached and _alive(state.memcached.pid, "memcached"):
+            say(f"memcached: attached (pid {state.memcached.pid}, port {state.memcached.port})")
+            return
+        port = free_port()
+        cmd = [binary, "-l", "127.0.0.1", "-p", str(port), "-U", "0", "-m", str(s.memcached_memory_mb),
+               "-I", f"{s.memcached_item_limit_mb}m", "-c", "1024", "-t", "2"]
+        if os.geteuid() == 0:
+            cmd += ["-u", "root"]  # memcached refuses to run as root without -u
+        log = open(self.home / "memcached.log", "ab")
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+        if not _wait_port(port, time.monotonic() + 10):
+            proc.kill()
+            raise ServiceError(f"memcached did not listen on 127.0.0.1:{port}", hint=f"see {self.home / 'memcached.log'}")
+        state.cache_mode = "memcached"
+        state.memcached = ProcInfo(pid=proc.pid, port=port, endpoint=f"127.0.0.1:{port}")
+        state.memcached_servers = [f"127.0.0.1:{port}"]
+        say(f"memcached: started (pid {proc.pid}, port {port})")
+
+    def write_runtime_config(self, port: int) -> Path:
+        """The bundled config, tuned for a small machine and made private."""
+        import iowarp_core._config as iowarp_config
+
+        cfg = yaml.safe_load(Path(iowarp_config.get_default_config()).read_text())
+        cfg["networking"]["port"] = port
+        cfg["networking"]["wait_for_restart"] = 2
+        cfg["runtime"].update(num_threads=1, first_busy_wait=0, conf_dir=str(self.iowarp_dir / "conf"))
+        cfg["viz"] = {"enabled": False}
+        for mod in cfg["compose"]:
+            if mod["mod_name"] == "clio_bdev":
+                mod["capacity"] = "256MB"
+            if mod["mod_name"] == "clio_cte_core":
+                for tier in mod["storage"]:
+                    if tier["bdev_type"] == "ram":
+                        tier["capacity_limit"] = "2GB"
+                    else:
+                        tier["growth_unit"] = "64MB"  # the default 1GB reserves 1.1 GB on disk at once
+        (self.iowarp_dir / "conf").mkdir(parents=True, exist_ok=True)
+        (self.iowarp_dir / "storage").mkdir(parents=True, exist_ok=True)
+        path = self.iowarp_dir / "clio.yaml"
+        path.write_text(yaml.safe_dump(cfg, sort_keys=False))
+        return path
+
+    def _up_runtime(self, state: ServicesState, say: Progress) -> None:
+        if self.settings.bridge_endpoint:
+            return  # the user's own bridge (and runtime)
+        if state.runtime and _alive(state.runtime.pid, "clio_run"):
+            say(f"iowarp: attached (pid {state.runtime.pid}, port {state.runtime.port})")
+            return
+        if state.runtime and state.runtime.port:
+            self._sweep_runtime_leftovers(state.runtime)
+        port = free_runtime_port()
+        self.write_runtime_config(port)
+        log = open(self.home / "iowarp.log", "ab")
+        # clio_run execs the native binary, so this PID is the runtime's
+        proc = subprocess.Popen([clio_run_path(), "start"], env=self.runtime_env(), stdout=log,
+                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+        state.runtime = ProcInfo(pid=proc.pid, port=port)
+        state.bridge = None  # a bridge of an old runtime is useless
+        say(f"iowarp: started clio_run (pid {proc.pid}, port {port})")
+
+    def _up_bridge(self, state: ServicesState, say: Progress) -> None:
+        if self.settings.bridge_endpoint:
+            state.bridge = ProcInfo(endpoint=self.settings.bridge_endpoint, started_by_us=False)
+            return
+        if state.bridge and _alive(state.bridge.pid, "agentfactory") and self._ping(state.bridge.endpoint):
+            say(f"bridge: attached (pid {state.bridge.pid}, {state.bridge.endpoint})")
+            return
+        if state.bridge:
+            _terminate(state.bridge.pid, "agentfactory")
+        port = free_port()
+        endpoint = f"tcp://127.0.0.1:{port}"
+        deadline = time.monotonic() + self.settings.runtime_start_timeout_s
+        log_path = self.home / "bridge.log"
+        while True:
+            env = self.runtime_env()
+            env["CLIO_WAIT_SERVER"] = "5"
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "agentfactory.cli", "bridge", "--endpoint", endpoint],
+                env=env, stdout=open(log_path, "ab"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+            while proc.poll() is None and time.monotonic() < deadline:
+                if self._ping(endpoint, timeout_s=0.5):
+                    state.bridge = ProcInfo(pid=proc.pid, port=port, endpoint=endpoint)
+                    say(f"bridge: ready (pid {proc.pid}, {endpoint})")
+                    return
+            if time.monotonic() >= deadline:
+                proc.kill()
+                raise ServiceError(
+                    "the IOWarp runtime did not become ready in time",
+                    hint=f"see {self.home / 'iowarp.log'} and {log_path}",
+                )
+            if state.runtime and not _alive(state.runtime.pid, "clio_run"):
+                raise ServiceError("the IOWarp runtime exited during start-up", hint=f"see {self.home / 'iowarp.log'}")
+            time.sleep(0.5)  # clio_init failed (runtime still starting): a fresh bridge retries
+
+    @staticmethod
+    def _ping(endpoint: str | None, timeout_s: float = 2.0) -> bool:
+        if not endpoint:
+            return False
+        tier = IOWarpTier(endpoint, timeout_s=timeout_s)
+        try:
+            tier.ping()
+            return True
+        except StorageUnavailable:
+            return False
+        finally:
+            tier.close()
+
+    # -- down ---------------------------------------------------------------------
+    def down(self, progress: Progress | None = None) -> list[str]:
+        """Stop what we started, by PID, and sweep the runtime's leftovers."""
+        say = progress or (lambda _msg: None)
+        stopped: list[str] = []
+        with self._locked():
+            state = self.load_state()
+            if state is None:
+                return stopped
+            if state.bridge and state.bridge.started_by_us and _terminate(state.bridge.pid, "agentfactory"):
+                stopped.append("bridge")
+                say(f"bridge: stopped (pid {state.bridge.pid})")
+            if state.runtime and state.runtime.started_by_us:
+                if self._stop_runtime(state.runtime):
+                    stopped.append("iowarp")
+                    say(f"iowarp: stopped (pid {state.runtime.pid})")
+                self._sweep_runtime_leftovers(state.runtime)
+            if state.memcached and state.memcached.started_by_us and _terminate(state.memcached.pid, "memcached"):
+                stopped.append("memcached")
+                say(f"memcached: stopped (pid {state.memcached.pid})")
+            self.state_file.unlink(missing_ok=True)
+        return stopped
+
+    def _stop_runtime(self, info: ProcInfo) -> bool:
+        if not _alive(info.pid, "clio_run"):
+            return False
+        try:  # graceful: flushes RAM-tier data to disk before exiting
+            subprocess.run([clio_run_path(), "stop"], env=self.runtime_env(), timeout=20,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        except subprocess.TimeoutExpired:
+            pass
+        try:
+            psutil.Process(info.pid).wait(15)
+        except psutil.NoSuchProcess:
+            pass
+        except psutil.TimeoutExpired:
+            _terminate(info.pid, "clio_run")
+        return True
+
+    @staticmethod
+    def _sweep_runtime_leftovers(info: ProcInfo) -> None:
+        """Remove the links a killed runtime leaves: only names carrying our port or PID."""
+        base = runtime_dir()
+        if not base.is_dir() or not info.port:
+            return
+        marks = (f"__{info.port}", f"clio_{info.port}.", f"clio_{info.pid}_", f"clio-{info.pid}-", f"clio_rambdev_{info.pid}_")
+        for entry in base.iterdir():
+            if any(m in entry.name for m in marks):
+                entry.unlink(missing_ok=True)
+
+    # -- status ---------------------------------------------------------------------
+    def status(self) -> list[ServiceStatus]:
+        state = self.load_state()
+        if state is None:
+            return [ServiceStatus(name=n, state="stopped") for n in ("memcached", "iowarp", "bridge")]
+        rows = []
+        if state.cache_mode == "embedded":
+            rows.append(ServiceStatus(name="memcached", state="embedded", detail="in-process LRU fallback (no memcached)"))
+        elif state.memcached:
+            alive = _alive(state.memcached.pid, "memcached")
+            rows.append(ServiceStatus(name="memcached", state="running" if alive else "stopped",
+                                      pid=state.memcached.pid, endpoint=state.memcached.endpoint))
+        else:
+            rows.append(ServiceStatus(name="memcached", state="attached", endpoint=",".join(state.memcached_servers)))
+        if state.runtime:
+            alive = _alive(state.runtime.pid, "clio_run")
+            rows.append(ServiceStatus(name="iowarp", state="running" if alive else "stopped", pid=state.runtime.pid,
+                                      endpoint=f"127.0.0.1:{state.runtime.port}", detail=str(self.iowarp_dir)))
+        if state.bridge:
+            up = self._ping(state.bridge.endpoint, timeout_s=1.0)
+            rows.append(ServiceStatus(name="bridge", state=("running" if up else "stopped") if state.bridge.started_by_us
+                                      else ("attached" if up else "unreachable"), pid=state.bridge.pid,
+                                      endpoint=state.bridge.endpoint))
+        return rows
+
+    # -- store --------------------------------------------------------------------
+    def open_store(self, state: ServicesState | None = None) -> TwoTierStore:
+        """A store wired to the running services (call `up` first)."""
+        state = state or self.load_state()
+        if state is None or state.bridge is None or not state.bridge.endpoint:
+            raise ServiceError("services are not running", hint="run `agentfactory services up`")
+        s = self.settings
+        if state.cache_mode == "memcached":
+            backend: Any = MemcachedBackend(state.memcached_servers, item_limit=s.memcached_item_limit_mb << 20)
+        else:
+            backend = EmbeddedBackend(capacity_bytes=s.memcached_memory_mb << 20, item_limit=s.memcached_item_limit_mb << 20)
+        cache = CacheTier(backend, ttl_s=s.cache_ttl_s)
+        return TwoTierStore(cache, IOWarpTier(state.bridge.endpoint, timeout_s=s.iowarp_timeout_s))
+
+
+def describe(rows: list[ServiceStatus]) -> str:
+    return "\n".join(f"{r.name:<10} {r.state:<9} {r.pid or '':>7}  {r.endpoint or ''}  {r.detail}".rstrip() for r in rows)
+
+
+def state_json(state: ServicesState) -> dict[str, Any]:
+    return json.loads(state.model_dump_json())

@@ -1,0 +1,192 @@
+"""The one process that talks to the native IOWarp client.
+
+Why a separate process: the native client segfaults on any call after a
+failed `clio_init`, blocks for CLIO_WAIT_SERVER seconds when the runtime is
+missing, and maps a 544 MB shared segment. Keeping it here means a notebook
+kernel survives a runtime crash, several kernels share one connection, and
+every trap of the binding is contained in this file:
+
+* a put over an existing blob does not truncate -> replace = delete + put;
+* a read past the end is zero-padded -> always ask the size first;
+* `cte.Tag(name)` silently creates the tag -> reads check existence first;
+* there is no DelTag binding -> `clio_cee.ContextInterface().context_destroy`;
+* puts must go through the cache pool (563) for the BM25 indexer to see them.
+
+Run as `agentfactory bridge --endpoint tcp://127.0.0.1:PORT` (services do it).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import signal
+import sys
+import time
+from typing import Any
+
+import zmq
+
+from .bridge_protocol import ERR, INTERNAL_TAGS, OK, dumps, loads
+
+log = logging.getLogger("agentfactory.bridge")
+
+INDEXED_POOL = (563, 0)  # chain top: cache -> indexer -> replication -> core
+
+
+class NativeIOWarp:
+    """Thin, trap-aware wrapper of clio_cte_core_ext for one process."""
+
+    def __init__(self, *, connect_timeout_s: float = 20.0) -> None:
+        os.environ.setdefault("CLIO_WAIT_SERVER", str(max(1, int(connect_timeout_s))))
+        import clio_cte_core_ext as cte  # imported here: only the bridge loads the native client
+
+        self.cte = cte
+        if not cte.clio_init(cte.RuntimeMode.kClient, False):
+            # Any further call would segfault: leave and let the supervisor retry.
+            raise SystemExit("bridge: clio_init failed (is the IOWarp runtime up? CLIO_SERVER_CONF?)")
+        if not cte.initialize_cte("", cte.PoolQuery.Dynamic()):
+            raise SystemExit("bridge: initialize_cte failed")
+        self.top = cte.Client(cte.PoolId(*INDEXED_POOL))
+        self._tags: dict[str, Any] = {}  # name -> (Tag, tag_id) of tags known to exist
+        self._cee = None
+
+    # -- tags ---------------------------------------------------------------
+    def tag_names(self, regex: str = ".*") -> list[str]:
+        return sorted(t for t in self.top.TagQuery(regex) if t not in INTERNAL_TAGS)
+
+    def _existing(self, tag: str):
+        handle = self._tags.get(tag)
+        if handle is None and tag in self.top.TagQuery(re.escape(tag)):
+            handle = self._open(tag)
+        return handle
+
+    def _open(self, tag: str):
+        handle = self._tags.get(tag)
+        if handle is None:
+            tid = self.top.AsyncGetOrCreateTag(tag).result()
+            handle = self._tags[tag] = (self.cte.Tag(tid), tid)
+        return handle
+
+    # -- operations ---------------------------------------------------------
+    def put(self, tag: str, blob: str, data: bytes, head_bytes: int) -> bytes:
+        """Replace a blob; returns the first `head_bytes` of the blob it replaced (b"" if none)."""
+        t, tid = self._open(tag)
+        old = t.GetBlobSize(blob)
+        head = t.GetBlob(blob, min(old, head_bytes), 0) if old > 0 and head_bytes else b""
+        if old > 0:
+            self.top.DelBlob(tid, blob)  # no truncation on overwrite: replace = delete + put
+        rc = self.top.AsyncPutBlob(tid, blob, data).wait()
+        if rc != 0:
+            raise RuntimeError(f"PutBlob returned {rc}")
+        return head
+
+    def get(self, tag: str, blob: str) -> bytes | None:
+        handle = self._existing(tag)
+        if handle is None:
+            return None
+        t, _ = handle
+        size = t.GetBlobSize(blob)
+        if size <= 0:  # our blobs always carry a header, so 0 means missing
+            return None
+        return t.GetBlob(blob, size)
+
+    def stat(self, tag: str, blob: str) -> int | None:
+        handle = self._existing(tag)
+        size = handle[0].GetBlobSize(blob) if handle else 0
+        return size if size > 0 else None
+
+    def blobs(self, tag: str) -> list[str] | None:
+        handle = self._existing(tag)
+        return None if handle is None else sorted(handle[0].GetContainedBlobs())
+
+    def delete(self, tag: str, blobs: list[str]) -> list[str]:
+        handle = self._existing(tag)
+        if handle is None:
+            return []
+        return [b for b in blobs if self.top.DelBlob(handle[1], b)]
+
+    def delete_tag(self, tag: str) -> bool:
+        if self._existing(tag) is None:
+            return False
+        if self._cee is None:
+            import clio_cee
+
+            self._cee = clio_cee.ContextInterface()
+        self._tags.pop(tag, None)
+        return self._cee.context_destroy([tag]) == 0
+
+    def search(self, tag: str, blob_regex: str, prompt: str, k: int) -> list[tuple[str, float]]:
+        if self._existing(tag) is None:
+            return []
+        hits = self.top.SemanticSearch(tag, blob_regex, prompt, k)
+        return [(h.blob_name, float(h.score)) for h in hits if h.score > 0]
+
+
+class BridgeServer:
+    def __init__(self, endpoint: str, native: NativeIOWarp) -> None:
+        self.endpoint = endpoint
+        self.native = native
+        self.ctx = zmq.Context.instance()
+        self.sock = self.ctx.socket(zmq.ROUTER)
+        self.sock.setsockopt(zmq.LINGER, 0)
+        self.sock.bind(endpoint)
+        self._stop = False
+
+    def stop(self, *_: Any) -> None:
+        self._stop = True
+
+    def serve_forever(self) -> None:
+        poller = zmq.Poller()
+        poller.register(self.sock, zmq.POLLIN)
+        while not self._stop:
+            if not poller.poll(200):
+                continue
+            frames = self.sock.recv_multipart(copy=False)
+            # ROUTER sees [identity, (request id with REQ_CORRELATE), empty, op, args, *data]:
+            # echo the whole envelope up to the empty delimiter
+            cut = next(i for i, f in enumerate(frames) if len(f) == 0) + 1
+            envelope, op, args, data = frames[:cut], frames[cut].bytes, frames[cut + 1], frames[cut + 2 :]
+            try:
+                status, meta, out = OK, *self.handle(op.decode(), loads(args.buffer), data)
+            except Exception as exc:  # report every failure to the client, keep serving
+                log.exception("bridge op %s failed", op)
+                status, meta, out = ERR, {"error": type(exc).__name__, "message": str(exc)}, []
+            self.sock.send_multipart([*envelope, status, dumps(meta), *out], copy=False)
+        self.sock.close()
+
+    def handle(self, op: str, a: dict[str, Any], data: list[zmq.Frame]) -> tuple[dict[str, Any], list[bytes]]:
+        n = self.native
+        if op == "ping":
+            return {"pid": os.getpid(), "time": time.time()}, []
+        if op == "put":
+            payload = data[0].bytes if len(data) == 1 else b"".join(f.buffer for f in data)
+            head = n.put(a["tag"], a["blob"], payload, int(a.get("head", 0)))
+            return {"size": len(payload)}, [head]
+        if op == "get":
+            raw = n.get(a["tag"], a["blob"])
+            return ({"found": False}, []) if raw is None else ({"found": True, "size": len(raw)}, [raw])
+        if op == "stat":
+            return {"size": n.stat(a["tag"], a["blob"])}, []
+        if op == "tags":
+            return {"tags": n.tag_names(a.get("regex", ".*"))}, []
+        if op == "blobs":
+            return {"blobs": n.blobs(a["tag"])}, []
+        if op == "delete":
+            return {"deleted": n.delete(a["tag"], a["blobs"])}, []
+        if op == "delete_tag":
+            return {"deleted": n.delete_tag(a["tag"])}, []
+        if op == "search":
+            return {"hits": n.search(a["tag"], a.get("blob_regex", ".*"), a["prompt"], int(a.get("k", 10)))}, []
+        raise ValueError(f"unknown op {op!r}")
+
+
+def serve(endpoint: str, *, connect_timeout_s: float = 20.0) -> None:
+    """Connect to the runtime, then answer requests until SIGTERM/SIGINT."""
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s")
+    native = NativeIOWarp(connect_timeout_s=connect_timeout_s)
+    server = BridgeServer(endpoint, native)
+    signal.signal(signal.SIGTERM, server.stop)
+    signal.signal(signal.SIGINT, server.stop)
+    print(f"bridge ready on {endpoint}", flush=True)
+    server.serve_forever()

@@ -1,0 +1,162 @@
+"""Where cache bytes live: a real memcached (the default) or an in-process LRU.
+
+Both expose the same six calls, so `CacheTier` holds all the logic (keys,
+headers, generations) once. The embedded backend exists only for machines
+with no memcached binary and none configured; `services status` says when it
+is in use, and it never stands in for memcached in integration tests.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from typing import Any, Protocol
+
+from pymemcache.client.base import Client
+from pymemcache.client.hash import HashClient
+
+DEFAULT_ITEM_LIMIT = 1 << 20  # memcached's default -I
+_STAT_KEYS = ("curr_items", "bytes", "limit_maxbytes", "evictions")
+
+
+class CacheBackend(Protocol):
+    kind: str
+    item_limit: int
+
+    def get_many(self, keys: list[str]) -> dict[str, bytes]: ...
+    def set(self, key: str, value: bytes, ttl: int) -> None: ...
+    def add(self, key: str, value: bytes, ttl: int) -> bool: ...
+    def delete(self, key: str) -> bool: ...
+    def stats(self) -> dict[str, Any]: ...
+    def close(self) -> None: ...
+
+
+def _parse_server(server: str) -> tuple[str, int]:
+    host, _, port = server.rpartition(":")
+    return (host or "127.0.0.1", int(port or 11211))
+
+
+class MemcachedBackend:
+    """pymemcache with failures made visible: no noreply sets, timeouts on every call."""
+
+    kind = "memcached"
+
+    def __init__(
+        self,
+        servers: list[str],
+        *,
+        item_limit: int = DEFAULT_ITEM_LIMIT,
+        connect_timeout_s: float = 0.5,
+        timeout_s: float = 1.0,
+    ) -> None:
+        self.servers = servers
+        self.item_limit = item_limit
+        opts = dict(connect_timeout=connect_timeout_s, timeout=timeout_s, no_delay=True, default_noreply=False)
+        if len(servers) == 1:
+            self._client: Client | HashClient = Client(_parse_server(servers[0]), **opts)
+        else:
+            # rendezvous hashing over nodes; a dead node is skipped for dead_timeout seconds
+            self._client = HashClient(
+                [_parse_server(s) for s in servers], retry_attempts=1, retry_timeout=0.5, dead_timeout=2.0, **opts
+            )
+
+    def get_many(self, keys: list[str]) -> dict[str, bytes]:
+        return self._client.get_many(keys)
+
+    def set(self, key: str, value: bytes, ttl: int) -> None:
+        self._client.set(key, value, expire=ttl, noreply=False)
+
+    def add(self, key: str, value: bytes, ttl: int) -> bool:
+        return bool(self._client.add(key, value, expire=ttl, noreply=False))
+
+    def delete(self, key: str) -> bool:
+        return bool(self._client.delete(key, noreply=False))
+
+    def stats(self) -> dict[str, Any]:
+        """The memcached counters a user reads: items, bytes, capacity, evictions (summed over nodes)."""
+        raw = self._client.stats()
+        nodes = raw.values() if isinstance(self._client, HashClient) else [raw]
+        total = dict.fromkeys(_STAT_KEYS, 0)
+        for node in nodes:
+            for key in _STAT_KEYS:
+                total[key] += int(node.get(key.encode(), node.get(key, 0)))
+        return total
+
+    def close(self) -> None:
+        self._client.close()
+
+
+class EmbeddedBackend:
+    """In-process LRU with TTL and a byte capacity, memcached-like semantics."""
+
+    kind = "embedded"
+
+    def __init__(self, *, capacity_bytes: int = 512 << 20, item_limit: int = DEFAULT_ITEM_LIMIT) -> None:
+        self.capacity_bytes = capacity_bytes
+        self.item_limit = item_limit
+        self._items: OrderedDict[str, tuple[bytes, float]] = OrderedDict()
+        self._bytes = 0
+        self._evictions = 0
+        self._lock = threading.Lock()
+
+    def _live(self, key: str, now: float) -> bytes | None:
+        item = self._items.get(key)
+        if item is None:
+            return None
+        value, expires = item
+        if expires and expires <= now:
+            self._drop(key)
+            return None
+        self._items.move_to_end(key)
+        return value
+
+    def _drop(self, key: str) -> None:
+        value, _ = self._items.pop(key)
+        self._bytes -= len(value) + len(key)
+
+    def get_many(self, keys: list[str]) -> dict[str, bytes]:
+        now = time.monotonic()
+        with self._lock:
+            found = {k: self._live(k, now) for k in keys}
+        return {k: v for k, v in found.items() if v is not None}
+
+    def set(self, key: str, value: bytes, ttl: int) -> None:
+        if len(value) > self.item_limit:
+            raise ValueError("object too large for cache")
+        with self._lock:
+            if key in self._items:
+                self._drop(key)
+            self._items[key] = (value, time.monotonic() + ttl if ttl else 0.0)
+            self._bytes += len(value) + len(key)
+            while self._bytes > self.capacity_bytes and self._items:
+                self._drop(next(iter(self._items)))
+                self._evictions += 1
+
+    def add(self, key: str, value: bytes, ttl: int) -> bool:
+        with self._lock:
+            if self._live(key, time.monotonic()) is not None:
+                return False
+        self.set(key, value, ttl)
+        return True
+
+    def delete(self, key: str) -> bool:
+        with self._lock:
+            if key in self._items:
+                self._drop(key)
+                return True
+            return False
+
+    def stats(self) -> dict[str, Any]:
+        with self._lock:
+            return {
+                "curr_items": len(self._items),
+                "bytes": self._bytes,
+                "limit_maxbytes": self.capacity_bytes,
+                "evictions": self._evictions,
+            }
+
+    def close(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self._bytes = 0

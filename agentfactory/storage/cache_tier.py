@@ -1,0 +1,249 @@
+"""Cache tier logic over any backend: keys, headers, generations, failures.
+
+* Keys are `ns:d:<hash of tag, blob>` so any name works (Unicode, spaces,
+  1,000 characters) within memcached's 250-byte, no-whitespace rule; the
+  value header repeats a hash of the names to guard against collisions.
+* memcached cannot delete by prefix, so each tag has a generation token
+  (`ns:g:<hash of tag>`), a random 64-bit value replaced on `destroy`. Reads
+  fetch the entry and the token in one multi-get and accept the entry only if
+  both match; a token that was evicted makes the tag's entries invalid (a
+  miss), never valid again, because tokens are never reused.
+* The cache is best-effort: any backend failure is counted and becomes a miss
+  (or a skipped write); after a failure the backend is left alone for
+  `retry_after_s` so a dead memcached costs one timeout, not one per call.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+import struct
+import time
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from pymemcache.exceptions import MemcacheError
+
+from .cache_backends import CacheBackend
+from .framing import (
+    CACHE_HEADER_BYTES,
+    CacheEntry,
+    CorruptEntry,
+    cache_value_gen,
+    name_hash,
+    pack_cache_value,
+    unpack_cache_value,
+)
+
+# memcached's item limit counts the key and ~50 bytes of item header too
+_ITEM_OVERHEAD = 320
+_BACKEND_ERRORS = (MemcacheError, OSError, ValueError)
+
+
+class Lookup(str, Enum):
+    HIT = "hit"
+    MISS = "miss"
+    CORRUPT = "corrupt"  # present but failed its header/checksum: treated as a miss, then healed
+    STALE = "stale"  # written under an older generation (tag destroyed since)
+    ERROR = "error"  # backend unreachable
+
+
+class Stored(str, Enum):
+    CACHED = "cached"
+    BYPASS = "bypass"  # larger than the item limit: served from IOWarp only
+    ERROR = "error"
+
+
+@dataclass(slots=True)
+class CacheCounters:
+    hits: int = 0
+    misses: int = 0
+    corrupt: int = 0
+    stale: int = 0
+    errors: int = 0
+    bypasses: int = 0
+    sets: int = 0
+    evictions_requested: int = 0
+    bytes_read: int = 0
+    bytes_written: int = 0
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+@dataclass
+class CacheTier:
+    backend: CacheBackend
+    namespace: str = "af"
+    ttl_s: int = 0
+    retry_after_s: float = 1.0
+    counters: CacheCounters = field(default_factory=CacheCounters)
+    _gens: dict[str, int] = field(default_factory=dict, repr=False)
+    _down_until: float = field(default=0.0, repr=False)
+    last_error: str | None = field(default=None, repr=False)
+
+    @property
+    def kind(self) -> str:
+        return self.backend.kind
+
+    @property
+    def max_payload(self) -> int:
+        return self.backend.item_limit - _ITEM_OVERHEAD - CACHE_HEADER_BYTES
+
+    # -- keys ---------------------------------------------------------------
+    def key(self, tag: str, blob: str) -> str:
+        digest = hashlib.blake2b(tag.encode() + b"\x00" + blob.encode(), digest_size=18).digest()
+        return f"{self.namespace}:d:{_b64(digest)}"
+
+    def gen_key(self, tag: str) -> str:
+        return f"{self.namespace}:g:{_b64(hashlib.blake2b(tag.encode(), digest_size=18).digest())}"
+
+    # -- failure handling -----------------------------------------------------
+    def _available(self) -> bool:
+        return time.monotonic() >= self._down_until
+
+    def _failed(self, exc: BaseException) -> None:
+        self.counters.errors += 1
+        self.last_error = f"{type(exc).__name__}: {exc}"
+        self._down_until = time.monotonic() + self.retry_after_s
+
+    # -- generations ----------------------------------------------------------
+    @staticmethod
+    def _decode_gen(raw: bytes | None) -> int | None:
+        return struct.unpack("<Q", raw)[0] if raw is not None and len(raw) == 8 else None
+
+    def _current_gen(self, tag: str) -> int:
+        """The tag's token, creating one if memcached has none (add is atomic)."""
+        gen = self._gens.get(tag)
+        if gen is not None:
+            return gen
+        gkey = self.gen_key(tag)
+        for _ in range(3):
+            gen = self._decode_gen(self.backend.get_many([gkey]).get(gkey))
+            if gen is not None:
+                break
+            token = secrets.randbits(64)
+            if self.backend.add(gkey, struct.pack("<Q", token), 0):
+                gen = token
+                break
+        if gen is None:
+            raise OSError("could not establish a generation token")
+        self._gens[tag] = gen
+        return gen
+
+    def invalidate_tag(self, tag: str) -> bool:
+        """Make every cached entry of `tag` unreachable at once (a new token)."""
+        self._gens.pop(tag, None)
+        if not self._available():
+            return False
+        try:
+            self.backend.set(self.gen_key(tag), struct.pack("<Q", secrets.randbits(64)), 0)
+            return True
+        except _BACKEND_ERRORS as exc:
+            self._failed(exc)
+            return False
+
+    # -- entries --------------------------------------------------------------
+    def get(self, tag: str, blob: str) -> tuple[Lookup, CacheEntry | None]:
+        if not self._available():
+            self.counters.misses += 1
+            return Lookup.ERROR, None
+        key, gkey = self.key(tag, blob), self.gen_key(tag)
+        try:
+            found = self.backend.get_many([key, gkey])
+        except _BACKEND_ERRORS as exc:
+            self._failed(exc)
+            self.counters.misses += 1
+            return Lookup.ERROR, None
+        gen = self._decode_gen(found.get(gkey))
+        if gen is None:
+            self._gens.pop(tag, None)
+        else:
+            self._gens[tag] = gen
+        raw = found.get(key)
+        if raw is None:
+            self.counters.misses += 1
+            return Lookup.MISS, None
+        try:
+            entry = unpack_cache_value(raw, name_hash(tag, blob))
+        except CorruptEntry:
+            self.counters.corrupt += 1
+            self.counters.misses += 1
+            return Lookup.CORRUPT, None
+        if gen is None or entry.gen != gen:
+            self.counters.stale += 1
+            self.counters.misses += 1
+            return Lookup.STALE, None
+        self.counters.hits += 1
+        self.counters.bytes_read += len(entry.payload)
+        return Lookup.HIT, entry
+
+    def put(self, tag: str, blob: str, payload: bytes, metadata: dict[str, Any] | None = None) -> Stored:
+        if len(payload) > self.max_payload:
+            self.counters.bypasses += 1
+            return Stored.BYPASS
+        if not self._available():
+            return Stored.ERROR
+        try:
+            value = pack_cache_value(self._current_gen(tag), name_hash(tag, blob), payload, metadata)
+            if len(value) > self.backend.item_limit - _ITEM_OVERHEAD:  # metadata tipped it over
+                self.counters.bypasses += 1
+                return Stored.BYPASS
+            self.backend.set(self.key(tag, blob), value, self.ttl_s)
+        except MemcacheError as exc:
+            if "too large" in str(exc):
+                self.counters.bypasses += 1
+                return Stored.BYPASS
+            self._failed(exc)
+            return Stored.ERROR
+        except _BACKEND_ERRORS as exc:
+            self._failed(exc)
+            return Stored.ERROR
+        self.counters.sets += 1
+        self.counters.bytes_written += len(payload)
+        return Stored.CACHED
+
+    def evict(self, tag: str, blobs: list[str]) -> list[str]:
+        """Drop entries; returns the names that were actually in the cache."""
+        if not self._available():
+            return []
+        evicted = []
+        try:
+            for blob in blobs:
+                if self.backend.delete(self.key(tag, blob)):
+                    evicted.append(blob)
+        except _BACKEND_ERRORS as exc:
+            self._failed(exc)
+        self.counters.evictions_requested += len(blobs)
+        return evicted
+
+    def cached(self, tag: str, blobs: list[str], *, batch: int = 64) -> list[str]:
+        """Which of `blobs` have a valid entry in the cache right now."""
+        if not blobs or not self._available():
+            return []
+        gkey = self.gen_key(tag)
+        present: list[str] = []
+        try:
+            for start in range(0, len(blobs), batch):
+                names = blobs[start : start + batch]
+                keys = {self.key(tag, b): b for b in names}
+                found = self.backend.get_many([*keys, gkey])
+                gen = self._decode_gen(found.get(gkey))
+                if gen is None:
+                    return []
+                present.extend(b for k, b in keys.items() if k in found and cache_value_gen(found[k]) == gen)
+        except _BACKEND_ERRORS as exc:
+            self._failed(exc)
+        return present
+
+    def stats(self) -> dict[str, Any]:
+        if not self._available():
+            return {"kind": self.kind, "reachable": False, "last_error": self.last_error}
+        try:
+            return {"kind": self.kind, "reachable": True, **self.backend.stats()}
+        except _BACKEND_ERRORS as exc:
+            self._failed(exc)
+            return {"kind": self.kind, "reachable": False, "last_error": self.last_error}

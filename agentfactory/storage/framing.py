@@ -1,0 +1,117 @@
+"""Byte layouts of what we store: never pickles, always a header we can verify.
+
+Two small headers, one per tier, both fixed-size structs followed by optional
+JSON metadata and the payload:
+
+* IOWarp blobs carry the payload length (the native client neither truncates
+  on overwrite nor errors on over-long reads: it zero-pads), the number of
+  parts a large blob was split into, and an xxh3-128 digest of the whole
+  payload, so a partial or mixed write is detected instead of served.
+* Cache values carry the tag generation token they were written under (so a
+  destroyed tag's entries die at once), a hash of (tag, blob) to guard against
+  key collisions, and an xxh3-64 digest checked on every hit.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from dataclasses import dataclass
+from typing import Any
+
+import xxhash
+
+# -- IOWarp manifest ------------------------------------------------------------
+_STORE = struct.Struct("<4sBxxxQIIQQ")  # magic, version, payload_len, n_parts, meta_len, digest hi/lo
+STORE_MAGIC = b"AFB1"
+STORE_HEADER_BYTES = _STORE.size
+
+
+@dataclass(frozen=True, slots=True)
+class StoredHeader:
+    payload_len: int
+    n_parts: int
+    digest: bytes
+    metadata: dict[str, Any]
+    body_offset: int  # where the inline payload starts
+
+
+def _meta_bytes(metadata: dict[str, Any] | None) -> bytes:
+    return json.dumps(metadata, separators=(",", ":"), sort_keys=True).encode() if metadata else b""
+
+
+def pack_stored_header(payload_len: int, n_parts: int, digest: bytes, metadata: dict[str, Any] | None) -> bytes:
+    meta = _meta_bytes(metadata)
+    hi, lo = struct.unpack("<QQ", digest)
+    return _STORE.pack(STORE_MAGIC, 1, payload_len, n_parts, len(meta), hi, lo) + meta
+
+
+def unpack_stored_header(raw: bytes | memoryview) -> StoredHeader | None:
+    """Parse an IOWarp manifest; None when the bytes are not one of ours."""
+    if len(raw) < STORE_HEADER_BYTES:
+        return None
+    magic, version, payload_len, n_parts, meta_len, hi, lo = _STORE.unpack_from(raw)
+    if magic != STORE_MAGIC or version != 1 or len(raw) < STORE_HEADER_BYTES + meta_len:
+        return None
+    end = STORE_HEADER_BYTES + meta_len
+    metadata = json.loads(bytes(raw[STORE_HEADER_BYTES:end])) if meta_len else {}
+    return StoredHeader(payload_len, n_parts, struct.pack("<QQ", hi, lo), metadata, end)
+
+
+def payload_digest() -> "xxhash.xxh3_128":
+    return xxhash.xxh3_128()
+
+
+# -- cache values ---------------------------------------------------------------
+_CACHE = struct.Struct("<4sBxHQQQQ")  # magic, version, meta_len, gen token, name hash, payload_len, digest
+CACHE_MAGIC = b"AFC1"
+CACHE_HEADER_BYTES = _CACHE.size
+
+
+def name_hash(tag: str, blob: str) -> int:
+    return xxhash.xxh3_64_intdigest(tag.encode() + b"\x00" + blob.encode())
+
+
+def pack_cache_value(gen: int, nhash: int, payload: bytes, metadata: dict[str, Any] | None) -> bytes:
+    meta = _meta_bytes(metadata)
+    head = _CACHE.pack(CACHE_MAGIC, 1, len(meta), gen, nhash, len(payload), xxhash.xxh3_64_intdigest(payload))
+    return b"".join((head, meta, payload))
+
+
+@dataclass(frozen=True, slots=True)
+class CacheEntry:
+    gen: int
+    payload: bytes
+    metadata: dict[str, Any]
+
+
+class CorruptEntry(Exception):
+    """A cache value whose header or checksum does not hold (internal: becomes a miss + heal)."""
+
+
+def unpack_cache_value(raw: bytes, nhash: int) -> CacheEntry:
+    if len(raw) < CACHE_HEADER_BYTES:
+        raise CorruptEntry("short value")
+    magic, version, meta_len, gen, stored_hash, payload_len, digest = _CACHE.unpack_from(raw)
+    start = CACHE_HEADER_BYTES + meta_len
+    if magic != CACHE_MAGIC or version != 1 or stored_hash != nhash or len(raw) - start != payload_len:
+        raise CorruptEntry("bad header")
+    payload = raw[start:]
+    if xxhash.xxh3_64_intdigest(payload) != digest:
+        raise CorruptEntry("checksum mismatch")
+    metadata = json.loads(raw[CACHE_HEADER_BYTES:start]) if meta_len else {}
+    return CacheEntry(gen, payload, metadata)
+
+
+def cache_value_gen(raw: bytes) -> int | None:
+    """The generation token of a cache value without verifying the payload (for views)."""
+    if len(raw) < CACHE_HEADER_BYTES or raw[:4] != CACHE_MAGIC:
+        return None
+    return _CACHE.unpack_from(raw)[3]
+
+
+def peek_part_count(raw: bytes) -> int:
+    """How many parts an IOWarp manifest names, from its fixed header alone."""
+    if len(raw) < STORE_HEADER_BYTES or raw[:4] != STORE_MAGIC:
+        return 0
+    return _STORE.unpack_from(raw)[3]

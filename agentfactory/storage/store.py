@@ -1,0 +1,229 @@
+"""TwoTierStore: the six data flows of ARCHITECTURE.md over cache + IOWarp.
+
+IOWarp is the source of truth: writes land there first, reads fall back to
+it, and a cache problem (down, full, evicting, corrupt) only ever costs a
+miss. Every outcome is checked, so "nothing happened" is an error (a blob or
+tag that does not exist, a source that yielded nothing), never a success.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol
+
+from ..core.errors import BlobNotFound, NothingStored, StorageError, TagNotFound
+from .cache_tier import CacheTier, Lookup, Stored
+from .iowarp_tier import IOWarpTier
+
+
+class BlobSource(Protocol):
+    """What `assimilate` consumes (agentfactory.uri.SourceBlob fits)."""
+
+    name: str
+    size: int
+    metadata: dict[str, Any]
+
+    def chunks(self) -> Iterator[bytes]: ...
+
+
+@dataclass(slots=True)
+class BlobRef:
+    tag: str
+    blob: str
+    cached: bool | None = None
+    score: float | None = None
+
+
+@dataclass(slots=True)
+class StoreResult:
+    """What one store operation did; the environment turns it into a step."""
+
+    action: str
+    tier: str
+    blobs: list[BlobRef] = field(default_factory=list)
+    bytes: int = 0
+    cache_hit: bool | None = None
+    data: bytes | None = None
+    metadata: dict[str, Any] | None = None
+    bypassed: list[str] = field(default_factory=list)
+    healed: bool = False
+    lookup: str | None = None
+
+
+@dataclass(slots=True)
+class StoreCounters:
+    hits: int = 0
+    misses: int = 0
+    bypasses: int = 0
+    healed: int = 0
+    errors: int = 0
+    bytes_from_cache: int = 0
+    bytes_from_iowarp: int = 0
+    bytes_to_cache: int = 0
+    bytes_to_iowarp: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+class TwoTierStore:
+    def __init__(self, cache: CacheTier, iowarp: IOWarpTier) -> None:
+        self.cache = cache
+        self.iowarp = iowarp
+        self.counters = StoreCounters()
+
+    def _count_error(fn: Callable) -> Callable:  # type: ignore[misc]  # decorator used in-class
+        def wrapper(self: "TwoTierStore", *args: Any, **kwargs: Any) -> Any:
+            try:
+                return fn(self, *args, **kwargs)
+            except Exception:
+                self.counters.errors += 1
+                raise
+
+        wrapper.__name__, wrapper.__doc__ = fn.__name__, fn.__doc__
+        return wrapper
+
+    # -- writes ---------------------------------------------------------------
+    @_count_error
+    def assimilate(self, sources: Iterable[BlobSource], dst: str) -> StoreResult:
+        """Write-through: each blob to IOWarp first, then to the cache if it fits."""
+        result = StoreResult("assimilate", tier="both")
+        limit = self.cache.max_payload
+        for src in sources:
+            cached = False
+            if src.size <= limit:
+                payload = b"".join(src.chunks())
+                size = self.iowarp.put_blob(dst, src.name, (payload,), src.metadata)
+                status = self.cache.put(dst, src.name, payload, src.metadata)
+                cached = status is Stored.CACHED
+                if cached:
+                    self.counters.bytes_to_cache += size
+                elif status is Stored.BYPASS:
+                    result.bypassed.append(src.name)
+            else:  # streamed: never held whole in memory, and too big for one item
+                size = self.iowarp.put_blob(dst, src.name, src.chunks(), src.metadata)
+                self.cache.counters.bypasses += 1
+                result.bypassed.append(src.name)
+            self.counters.bytes_to_iowarp += size
+            result.bytes += size
+            result.blobs.append(BlobRef(dst, src.name, cached=cached))
+        self.counters.bypasses += len(result.bypassed)
+        if not result.blobs:
+            raise NothingStored(f"the source yielded no blob; nothing was stored in {dst!r}")
+        return result
+
+    # -- reads ----------------------------------------------------------------
+    @_count_error
+    def retrieve(self, tag: str, blob: str) -> StoreResult:
+        """Cache-aside read: a verified hit, else IOWarp and re-cache."""
+        lookup, entry = self.cache.get(tag, blob)
+        if entry is not None:
+            self.counters.hits += 1
+            self.counters.bytes_from_cache += len(entry.payload)
+            return StoreResult(
+                "retrieve", tier="cache", blobs=[BlobRef(tag, blob, True)], bytes=len(entry.payload),
+                cache_hit=True, data=entry.payload, metadata=entry.metadata, lookup=lookup.value,
+            )
+        self.counters.misses += 1
+        stored = self.iowarp.get_blob(tag, blob)
+        self.counters.bytes_from_iowarp += len(stored.data)
+        status = self.cache.put(tag, blob, stored.data, stored.metadata)
+        healed = lookup is Lookup.CORRUPT and status is Stored.CACHED
+        self.counters.healed += healed
+        self.counters.bypasses += status is Stored.BYPASS
+        return StoreResult(
+            "retrieve", tier="iowarp", blobs=[BlobRef(tag, blob, status is Stored.CACHED)], bytes=len(stored.data),
+            cache_hit=False, data=stored.data, metadata=stored.metadata, healed=healed, lookup=lookup.value,
+            bypassed=[blob] if status is Stored.BYPASS else [],
+        )
+
+    def _tags(self, pattern: str) -> list[str]:
+        tags = self.iowarp.list_tags(pattern)
+        if not tags and not any(c in pattern for c in "*?["):
+            raise TagNotFound(f"tag {pattern!r} does not exist", hint="`list blobs in *` shows the tags there are")
+        return tags
+
+    def _ranked(self, tags: list[str], prompt: str, max_results: int | None) -> list[BlobRef]:
+        k = max_results or 10
+        hits = [BlobRef(t, b, score=s) for t in tags for b, s in self.iowarp.search(t, prompt, k)]
+        hits.sort(key=lambda r: (-(r.score or 0.0), r.tag, r.blob))
+        return hits[:k]
+
+    @_count_error
+    def query(self, tag_pattern: str = "*", prompt: str | None = None, max_results: int | None = None) -> StoreResult:
+        """What of the matching tags is in the cache now (by relevance with `prompt`)."""
+        tags = self._tags(tag_pattern)
+        if prompt:
+            refs = self._ranked(tags, prompt, max_results)
+            by_tag: dict[str, list[BlobRef]] = {}
+            for ref in refs:
+                by_tag.setdefault(ref.tag, []).append(ref)
+            for tag, group in by_tag.items():
+                present = set(self.cache.cached(tag, [r.blob for r in group]))
+                for ref in group:
+                    ref.cached = ref.blob in present
+            return StoreResult("query", tier="both", blobs=refs)
+        refs = [BlobRef(t, b, True) for t in tags for b in self.cache.cached(t, self.iowarp.list_blobs(t))]
+        return StoreResult("query", tier="cache", blobs=refs[:max_results] if max_results else refs)
+
+    @_count_error
+    def list_blobs(self, tag_pattern: str = "*", prompt: str | None = None, max_results: int | None = None) -> StoreResult:
+        """What IOWarp holds persistently for the matching tags."""
+        tags = self._tags(tag_pattern)
+        if prompt:
+            return StoreResult("list_blobs", tier="iowarp", blobs=self._ranked(tags, prompt, max_results))
+        refs = [BlobRef(t, b) for t in tags for b in self.iowarp.list_blobs(t)]
+        return StoreResult("list_blobs", tier="iowarp", blobs=refs[:max_results] if max_results else refs)
+
+    # -- removal --------------------------------------------------------------
+    @_count_error
+    def prune(self, tag: str, blob_names: list[str]) -> StoreResult:
+        """Evict from the cache only; IOWarp keeps the data. Unknown names are an error."""
+        held = set(self.iowarp.list_blobs(tag))
+        missing = [b for b in blob_names if b not in held]
+        if missing:
+            raise BlobNotFound(
+                f"tag {tag!r} has no blob {', '.join(repr(m) for m in missing)}; nothing was pruned",
+                hint=f"`list blobs in {tag}` shows what it holds",
+            )
+        evicted = set(self.cache.evict(tag, blob_names))
+        return StoreResult("prune", tier="cache", blobs=[BlobRef(tag, b, cached=False) for b in blob_names if b in evicted])
+
+    @_count_error
+    def destroy(self, tags: list[str]) -> StoreResult:
+        """Delete whole tags from IOWarp and make their cache entries unreachable."""
+        existing = set(self.iowarp.list_tags("*"))
+        missing = [t for t in tags if t not in existing]
+        if missing:
+            raise TagNotFound(
+                f"no tag {', '.join(repr(m) for m in missing)}; nothing was destroyed",
+                hint="`list blobs in *` shows the tags there are",
+            )
+        result = StoreResult("destroy", tier="both")
+        for tag in tags:
+            # invalidate before and after: a reader racing the delete may re-cache
+            # old bytes under the old token; the second bump makes those unreachable
+            self.cache.invalidate_tag(tag)
+            names = self.iowarp.list_blobs(tag)
+            if not self.iowarp.delete_tag(tag):
+                raise StorageError(f"IOWarp refused to delete tag {tag!r}")
+            self.cache.invalidate_tag(tag)
+            result.blobs.extend(BlobRef(tag, b, cached=False) for b in names)
+        return result
+
+    # -- views ----------------------------------------------------------------
+    def snapshot(self, tag_pattern: str = "*") -> list[dict[str, Any]]:
+        """Per tag: blobs in IOWarp and in the cache (for tier-content plots)."""
+        rows = []
+        for tag in self.iowarp.list_tags(tag_pattern):
+            names = self.iowarp.list_blobs(tag)
+            rows.append({"tag": tag, "iowarp_blobs": len(names), "cached_blobs": len(self.cache.cached(tag, names))})
+        return rows
+
+    def stats(self) -> dict[str, Any]:
+        return {"store": self.counters.as_dict(), "cache": {**asdict(self.cache.counters), **self.cache.stats()}}
+
+    def close(self) -> None:
+        self.iowarp.close()
+        self.cache.backend.close()
