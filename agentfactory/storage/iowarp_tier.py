@@ -66,7 +66,8 @@ class IOWarpTier:
             s.setsockopt(zmq.REQ_RELAXED, 1)
             s.setsockopt(zmq.REQ_CORRELATE, 1)
             s.setsockopt(zmq.LINGER, 0)
-            s.setsockopt(zmq.IMMEDIATE, 1)
+            s.setsockopt(zmq.IMMEDIATE, 1)  # never queue for a bridge that is not there...
+            s.setsockopt(zmq.SNDTIMEO, self.timeout_ms)  # ...so a send to it must time out
             s.connect(self.endpoint)
             self._sock = s
         return self._sock
@@ -82,12 +83,14 @@ class IOWarpTier:
             try:
                 sock.send_multipart([op.encode(), dumps(args or {}), *data], copy=False, flags=0)
                 if not sock.poll(self.timeout_ms, zmq.POLLIN):
-                    self._reset()
-                    raise StorageUnavailable(
-                        f"IOWarp bridge at {self.endpoint} did not answer '{op}' within {self.timeout_ms / 1000:g} s",
-                        hint="check `agentfactory services status`; `agentfactory services up` restarts it",
-                    )
+                    raise zmq.Again()
                 status, meta, *frames = sock.recv_multipart(copy=False)
+            except zmq.Again:  # send or reply timed out: the bridge (or its runtime) is gone
+                self._reset()
+                raise StorageUnavailable(
+                    f"IOWarp bridge at {self.endpoint} did not answer '{op}' within {self.timeout_ms / 1000:g} s",
+                    hint="check `agentfactory services status`; `agentfactory services up` restarts it",
+                ) from None
             except zmq.ZMQError as exc:
                 self._reset()
                 raise StorageUnavailable(f"IOWarp bridge at {self.endpoint}: {exc}") from None
