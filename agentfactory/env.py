@@ -1,0 +1,199 @@
+"""IOWarpEnv: the two-tier store as a Gymnasium environment.
+
+The env is deliberately thin (Gymnasium's own advice): it validates an
+action, runs it on the store, scores the outcome with the reward table and
+records the step. Failures are steps too: a typed error in the observation,
+the failure reward, and nothing stored is lost.
+
+Observations for RL code are a small numeric dict (ok, hit, counts, running
+hit rate); the full pydantic `Observation`, with the bytes a retrieve
+returned, travels in `info["observation"]`; the reward's parts in
+`info["reward_parts"]`.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from .core.actions import ACTION_NAMES, Action, parse_action
+from .core.errors import AgentFactoryError, StorageError
+from .core.observation import BlobInfo, Observation
+from .rewards import RewardTable
+from .storage.store import StoreResult, TwoTierStore
+from .trajectory import Trajectory
+from .uri import DataRoots, resolve_source
+
+_ACTION_INDEX = {name: i for i, name in enumerate(ACTION_NAMES)}
+
+
+class ActionSpace(spaces.Space):
+    """Valid `Action`s (or their dict form). Samples are harmless reads over known tags."""
+
+    def __init__(self, tags: list[str] | None = None, seed: int | None = None) -> None:
+        super().__init__(shape=None, dtype=None, seed=seed)
+        self.tags = tags or ["*"]
+
+    def sample(self, mask: Any = None, probability: Any = None) -> dict[str, Any]:
+        rng = self.np_random
+        tag = self.tags[int(rng.integers(len(self.tags)))]
+        name = ("query", "list_blobs")[int(rng.integers(2))]
+        return {"action": name, "params": {"tag_pattern": tag}}
+
+    def contains(self, x: Any) -> bool:
+        try:
+            parse_action(x)
+            return True
+        except AgentFactoryError:
+            return False
+
+    @property
+    def is_np_flattenable(self) -> bool:
+        return False
+
+
+def _observation_space() -> spaces.Dict:
+    return spaces.Dict(
+        {
+            "ok": spaces.Discrete(2),
+            "action": spaces.Discrete(len(ACTION_NAMES) + 1),  # last = none (unparseable)
+            "cache_hit": spaces.Discrete(3),  # 0 miss, 1 hit, 2 not a retrieve
+            "blobs": spaces.Box(0, 2.0**40, shape=(1,), dtype=np.float32),
+            "bytes": spaces.Box(0, 2.0**40, shape=(1,), dtype=np.float32),
+            "hit_rate": spaces.Box(0.0, 1.0, shape=(1,), dtype=np.float32),
+        }
+    )
+
+
+class IOWarpEnv(gym.Env):
+    metadata = {"render_modes": []}
+
+    def __init__(
+        self,
+        store: TwoTierStore,
+        *,
+        roots: DataRoots | None = None,
+        rewards: RewardTable | dict[str, float] | None = None,
+        trajectory: Trajectory | None = None,
+        max_steps: int | None = None,
+    ) -> None:
+        self.store = store
+        self.roots = roots or DataRoots()
+        self.rewards = rewards if isinstance(rewards, RewardTable) else RewardTable(**(rewards or {}))
+        self.trajectory = trajectory if trajectory is not None else Trajectory()
+        self.max_steps = max_steps
+        self.action_space = ActionSpace()
+        self.observation_space = _observation_space()
+        self._steps = 0
+        self._hits = 0
+        self._retrieves = 0
+
+    # -- Gymnasium API ------------------------------------------------------------
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+        super().reset(seed=seed)
+        if seed is not None:
+            random.seed(seed)
+            self.action_space.seed(seed)
+        if self._steps or len(self.trajectory):
+            self.trajectory.new_episode()
+        self._steps = self._hits = self._retrieves = 0
+        obs = self._vector(Observation(ok=True))
+        return obs, {"episode": self.trajectory.episode}
+
+    def step(
+        self, action: Action | dict[str, Any], *, agent: str = "env", command: str | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> tuple[dict[str, Any], float, bool, bool, dict[str, Any]]:
+        start = time.perf_counter()
+        name: str | None = None
+        params: dict[str, Any] | None = None
+        try:
+            act = parse_action(action)
+            name, params = act.action, act.params_dict()
+            observation = self._observe(name, self.execute(act))
+        except AgentFactoryError as exc:
+            if name is None and isinstance(action, dict):
+                name = action.get("action") if action.get("action") in _ACTION_INDEX else None
+            observation = failure(exc, name)
+        latency_ms = (time.perf_counter() - start) * 1e3
+        return self._finish(observation, params, latency_ms, agent=agent, command=command, extra=extra)
+
+    def record_failure(
+        self, exc: AgentFactoryError, *, agent: str, command: str | None, action: str | None = None,
+        extra: dict[str, Any] | None = None, latency_ms: float = 0.0,
+    ) -> tuple[dict[str, Any], float, bool, bool, dict[str, Any]]:
+        """A step that failed before reaching the store (unparseable command, wrong agent)."""
+        return self._finish(failure(exc, action), None, latency_ms, agent=agent, command=command, extra=extra)
+
+    def _finish(
+        self, observation: Observation, params: dict[str, Any] | None, latency_ms: float, *, agent: str,
+        command: str | None, extra: dict[str, Any] | None,
+    ) -> tuple[dict[str, Any], float, bool, bool, dict[str, Any]]:
+        reward, parts = self.rewards.score(observation.action, observation.ok, observation.cache_hit)
+        self._steps += 1
+        if observation.cache_hit is not None:
+            self._retrieves += 1
+            self._hits += observation.cache_hit
+        self.trajectory.record(
+            agent=agent, action=observation.action or "none", params=params, ok=observation.ok, reward=reward,
+            cache_hit=observation.cache_hit, tier=observation.tier, blobs=len(observation.blobs),
+            bytes=observation.bytes, latency_ms=latency_ms, error=observation.error, command=command, extra=extra,
+        )
+        truncated = self.max_steps is not None and self._steps >= self.max_steps
+        # info stays deterministic for a seed (check_env asserts it): timings live in the trajectory
+        info = {"observation": observation, "reward_parts": parts}
+        return self._vector(observation), reward, False, truncated, info
+
+    # -- execution ------------------------------------------------------------------
+    def execute(self, action: Action) -> StoreResult:
+        """Run one validated action on the store (no scoring, no recording)."""
+        p = action.params
+        store = self.store
+        match action.action:
+            case "retrieve":
+                return store.retrieve(p.tag, p.blob_name)
+            case "assimilate":
+                sources = resolve_source(p.src, self.roots, mem_reader=self._mem_reader)
+                return store.assimilate(sources, p.dst)
+            case "query":
+                return store.query(p.tag_pattern, p.prompt, p.max_results)
+            case "list_blobs":
+                return store.list_blobs(p.tag_pattern, p.prompt, p.max_results)
+            case "prune":
+                return store.prune(p.tag, list(p.blob_names))
+            case "destroy":
+                return store.destroy(list(p.tags))
+        raise StorageError(f"no executor for {action.action!r}")  # unreachable: Action validated the name
+
+    def _mem_reader(self, tag: str, blob: str) -> bytes | None:
+        _, entry = self.store.cache.get(tag, blob)
+        return entry.payload if entry is not None else None
+
+    @staticmethod
+    def _observe(name: str, result: StoreResult) -> Observation:
+        return Observation(
+            ok=True, action=name, tier=result.tier, cache_hit=result.cache_hit,
+            blobs=[BlobInfo(tag=b.tag, blob=b.blob, cached=b.cached, score=b.score) for b in result.blobs],
+            bytes=result.bytes, bypassed=result.bypassed, healed=result.healed, data=result.data,
+            metadata=result.metadata,
+        )
+
+    def _vector(self, obs: Observation) -> dict[str, Any]:
+        hit_rate = self._hits / self._retrieves if self._retrieves else 0.0
+        return {
+            "ok": int(obs.ok),
+            "action": _ACTION_INDEX.get(obs.action or "", len(ACTION_NAMES)),
+            "cache_hit": 2 if obs.cache_hit is None else int(obs.cache_hit),
+            "blobs": np.array([len(obs.blobs)], dtype=np.float32),
+            "bytes": np.array([obs.bytes], dtype=np.float32),
+            "hit_rate": np.array([hit_rate], dtype=np.float32),
+        }
+
+
+def failure(exc: AgentFactoryError, action: str | None) -> Observation:
+    return Observation(ok=False, action=action, error=exc.code, message=exc.message, hint=exc.hint)
