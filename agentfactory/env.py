@@ -89,6 +89,7 @@ class IOWarpEnv(gym.Env):
         self.max_steps = max_steps
         self.action_space = ActionSpace()
         self.observation_space = _observation_space()
+        self.last_latency_ms = 0.0
         self._steps = 0
         self._hits = 0
         self._retrieves = 0
@@ -135,6 +136,7 @@ class IOWarpEnv(gym.Env):
         command: str | None, extra: dict[str, Any] | None,
     ) -> tuple[dict[str, Any], float, bool, bool, dict[str, Any]]:
         reward, parts = self.rewards.score(observation.action, observation.ok, observation.cache_hit)
+        self.last_latency_ms = latency_ms
         self._steps += 1
         if observation.cache_hit is not None:
             self._retrieves += 1

@@ -1,0 +1,205 @@
+"""A working session: services, store, agents, coordinator and one trajectory.
+
+The CLI's `run` and `demo`, the notebook magics and scripts all use this one
+object, so whatever works in one works in the others. Services are started
+(or attached) on first use, not at construction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .agents.coordinator import Coordinator
+from .agents.routing import RouteDecision, Router
+from .agents.rule_router import RuleRouter
+from .agents.specialists import SpecialistAgent
+from .config import Settings
+from .core.errors import ConfigError
+from .core.observation import Observation
+from .env import IOWarpEnv
+from .factory import Blueprint, BlueprintRegistry, get_agent_type
+from .services import Services
+from .storage.cache_backends import MemcachedBackend
+from .storage.cache_tier import CacheTier
+from .storage.iowarp_tier import IOWarpTier
+from .storage.store import TwoTierStore
+from .trajectory import Trajectory
+from .uri import DataRoots
+
+COORDINATOR_TYPES = ("coordinator",)
+
+
+@dataclass
+class StepRecord:
+    """One executed (or routed, in a dry run) command, as a user reads it."""
+
+    step: int | None
+    command: str | None
+    agent: str
+    action: str
+    params: dict[str, Any]
+    ok: bool
+    reward: float | None
+    cache_hit: bool | None = None
+    tier: str | None = None
+    latency_ms: float = 0.0
+    error: str | None = None
+    message: str | None = None
+    observation: Observation | None = field(default=None, repr=False)
+
+    def value(self) -> Any:
+        return self.observation.value() if self.observation else None
+
+
+def make_router(backend: str, *, model: str | None = None, cassette: str | Path | None = None,
+                cassette_mode: str = "auto") -> Router:
+    if backend == "rule":
+        return RuleRouter()
+    from .agents.cassette import Cassette
+
+    tape = Cassette(cassette, mode=cassette_mode) if cassette else None
+    opts: dict[str, Any] = {"cassette": tape}
+    if model:
+        opts["model"] = model
+    if backend == "claude":
+        from .agents.claude_router import ClaudeRouter
+
+        return ClaudeRouter(**opts)
+    if backend == "ollama":
+        from .agents.ollama_router import OllamaRouter
+
+        return OllamaRouter(**opts)
+    raise ConfigError(f"unknown backend {backend!r}", hint="use rule, claude or ollama")
+
+
+def info_latency(coord: Coordinator, decision: RouteDecision | None) -> float:
+    """Latency of the step just taken, read from the env that took it."""
+    agent = coord.agents.get(decision.agent) if decision else None
+    env = agent.env if agent else next(iter(coord.agents.values())).env
+    return env.last_latency_ms
+
+
+class Session:
+    def __init__(
+        self,
+        *,
+        settings: Settings | None = None,
+        registry: BlueprintRegistry | None = None,
+        agent: str = "coordinator_agent",
+        backend: str | None = None,
+        cassette: str | Path | None = None,
+        roots: DataRoots | None = None,
+        services: Services | None = None,
+        progress: Callable[[str], None] | None = None,
+    ) -> None:
+        self.settings = settings or Settings.from_env()
+        self.registry = registry or BlueprintRegistry()
+        self.services = services or Services(self.settings)
+        self.roots = roots or DataRoots([Path.cwd(), *self.settings.data_roots])
+        self.agent_blueprint = agent
+        self.backend = backend
+        self.cassette = cassette
+        self.progress = progress
+        self.trajectory = Trajectory()
+        self._store: TwoTierStore | None = None
+        self._stores: dict[tuple, TwoTierStore] = {}
+        self._coordinators: dict[tuple, Coordinator] = {}
+        self._manual_env: IOWarpEnv | None = None
+
+    # -- wiring ----------------------------------------------------------------------
+    @property
+    def store(self) -> TwoTierStore:
+        if self._store is None:
+            state = self.services.up(progress=self.progress)
+            self._store = self.services.open_store(state)
+        return self._store
+
+    def _store_for(self, bp: Blueprint) -> TwoTierStore:
+        """An agent keeps its own endpoints when its blueprint names them."""
+        if not bp.store.memcached and not bp.store.bridge:
+            return self.store
+        key = (tuple(bp.store.memcached or ()), bp.store.bridge)
+        if key not in self._stores:
+            default = self.store
+            cache = CacheTier(MemcachedBackend(list(bp.store.memcached)), ttl_s=bp.cache.ttl_s) if bp.store.memcached \
+                else default.cache
+            iowarp = IOWarpTier(bp.store.bridge, timeout_s=self.settings.iowarp_timeout_s) if bp.store.bridge \
+                else default.iowarp
+            self._stores[key] = TwoTierStore(cache, iowarp)
+        return self._stores[key]
+
+    def _env_for(self, bp: Blueprint) -> IOWarpEnv:
+        return IOWarpEnv(self._store_for(bp), roots=self.roots, rewards=dict(bp.rewards or {}),
+                         trajectory=self.trajectory)
+
+    def specialists(self, names: Iterable[str] | None = None) -> list[SpecialistAgent]:
+        """Every discovered (non-coordinator) blueprint becomes an agent."""
+        bps = [self.registry.get(n) for n in names] if names else [
+            bp for bp in self.registry.list() if bp.type not in COORDINATOR_TYPES
+        ]
+        agents = []
+        for bp in bps:
+            factory = get_agent_type(bp.type)
+            agents.append(factory(bp, self._env_for(bp)))
+        return agents
+
+    def coordinator(self, *, agent: str | None = None, backend: str | None = None) -> Coordinator:
+        name = agent or self.agent_blueprint
+        bp = self.registry.get(name)
+        backend = backend or self.backend or bp.backend
+        key = (name, backend)
+        if key not in self._coordinators:
+            if bp.type in COORDINATOR_TYPES:
+                agents = self.specialists(bp.routes_to or None)
+            else:  # running one specialist on its own: it is the only agent
+                agents = self.specialists([name])
+            router = make_router(backend, model=bp.model, cassette=self.cassette)
+            self._coordinators[key] = Coordinator(agents, router)
+        return self._coordinators[key]
+
+    # -- doing things ------------------------------------------------------------------
+    def route(self, command: str, *, agent: str | None = None, backend: str | None = None) -> RouteDecision:
+        """Routing only (dry run): which agent and action, nothing executed."""
+        return self.coordinator(agent=agent, backend=backend).route(command)
+
+    def run(self, command: str, *, agent: str | None = None, backend: str | None = None) -> StepRecord:
+        coord = self.coordinator(agent=agent, backend=backend)
+        _ = self.store  # services up before routing, so a slow start is not billed to the step
+        decision, (_obs, reward, _term, _trunc, info) = coord.run(command)
+        return self._record(command, decision, reward, info["observation"], latency_ms=info_latency(coord, decision))
+
+    def manual(self, action: dict[str, Any], *, command: str | None = None) -> StepRecord:
+        """A direct store operation (%iowarp put/get/...), recorded as agent `manual`."""
+        if self._manual_env is None:
+            self._manual_env = IOWarpEnv(self.store, roots=self.roots, trajectory=self.trajectory)
+        _obs, reward, _t, _tr, info = self._manual_env.step(action, agent="manual", command=command)
+        return self._record(command, None, reward, info["observation"], agent="manual",
+                            latency_ms=self._manual_env.last_latency_ms)
+
+    def _record(self, command: str | None, decision: RouteDecision | None, reward: float, obs: Observation,
+                agent: str | None = None, latency_ms: float = 0.0) -> StepRecord:
+        row = len(self.trajectory) - 1
+        frame_agent = agent or (decision.agent if decision else "coordinator")
+        params = decision.action.params_dict() if decision else {}
+        return StepRecord(
+            step=row, command=command, agent=frame_agent, action=obs.action or "none", params=params, ok=obs.ok,
+            reward=reward, cache_hit=obs.cache_hit, tier=obs.tier, latency_ms=latency_ms,
+            error=obs.error, message=obs.message if not obs.ok else None, observation=obs,
+        )
+
+    def reset(self) -> int:
+        return self.trajectory.new_episode()
+
+    def snapshot(self, tag_pattern: str = "*") -> list[dict[str, Any]]:
+        return self.store.snapshot(tag_pattern)
+
+    def close(self, *, stop_services: bool = False) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+        if stop_services:
+            self.services.down(progress=self.progress)
+
