@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from .core.errors import AgentFactoryError
 
@@ -36,6 +37,98 @@ def _bridge(args: argparse.Namespace) -> int:
     return 0
 
 
+def _session(args: argparse.Namespace, **kwargs):
+    from .session import Session
+
+    return Session(backend=getattr(args, "backend", None), cassette=getattr(args, "cassette", None), **kwargs)
+
+
+def _parse(args: argparse.Namespace) -> int:
+    session = _session(args)
+    failed = 0
+    for command in args.commands:
+        try:
+            decision = session.route(command, agent=args.agent)
+            row = {"command": command, "agent": decision.agent, "action": decision.action.action,
+                   "params": decision.action.params_dict()}
+        except AgentFactoryError as exc:
+            failed += 1
+            row = {"command": command, "error": str(exc)}
+        if args.json:
+            print(json.dumps(row, ensure_ascii=False))
+        elif "error" in row:
+            print(f"{command!r}: error: {row['error']}")
+        else:
+            print(f"{command!r} -> {row['agent']}.{row['action']} {json.dumps(row['params'], ensure_ascii=False)}")
+    return 1 if failed and not args.json else 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from .interactive import run_prompt
+
+    return run_prompt(_session(args, agent=args.name), json_lines=args.json)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    import os
+    import tempfile
+
+    from .config import Settings
+    from .demo import DEMO_COMMANDS, write_sample_data
+    from .session import Session
+    from .uri import DataRoots
+
+    settings = Settings.from_env()
+    workdir = write_sample_data(Path(tempfile.mkdtemp(prefix="demo-", dir=_ensure(settings.home))))
+    session = Session(settings=settings, roots=DataRoots([workdir], cwd=workdir),
+                      progress=lambda m: print(m, file=sys.stderr))
+    os.chdir(workdir)
+    try:
+        print(f"{'step':>4}  {'command':<56} {'agent':<11} {'action':<10} {'outcome':<8} {'hit':<5} {'reward':>7}")
+        for command in DEMO_COMMANDS:
+            r = session.run(command)
+            hit = "" if r.cache_hit is None else ("hit" if r.cache_hit else "miss")
+            outcome = "ok" if r.ok else (r.error or "error")
+            print(f"{r.step:>4}  {command:<56} {r.agent:<11} {r.action:<10} {outcome:<8} {hit:<5} {r.reward:>+7.2f}")
+        summary = session.trajectory.summary()
+        hit_rate = "n/a" if summary.hit_rate is None else f"{summary.hit_rate:.0%}"
+        print(f"\nsteps {summary.steps}   hit rate {hit_rate}   reward total {summary.total_reward:+.2f}   "
+              f"errors {summary.errors}")
+    finally:
+        session.close(stop_services=args.stop_services)
+    return 0
+
+
+def _ensure(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _blueprints(args: argparse.Namespace) -> int:
+    from .factory import Blueprint, BlueprintRegistry, dump_blueprint
+
+    registry = BlueprintRegistry()
+    if args.command == "list":
+        for bp in registry.list():
+            origin = "built-in" if registry.is_builtin(bp.name) and not registry.is_shadowed(bp.name) else "user"
+            print(f"{bp.name:<20} {bp.type:<12} {bp.backend:<7} {origin:<8} {', '.join(bp.actions)}")
+        for problem in registry.problems:
+            print(f"warning: {problem}", file=sys.stderr)
+    elif args.command == "show":
+        print(dump_blueprint(registry.get(args.name)), end="")
+    elif args.command == "create":
+        data = {"name": args.name, "type": args.type, "backend": args.backend,
+                "description": args.description or f"{args.type} agent {args.name}"}
+        if args.model:
+            data["model"] = args.model
+        path = registry.create(Blueprint.model_validate(data))
+        print(f"created {args.name} in {path}")
+    elif args.command == "delete":
+        registry.delete(args.name)
+        print(f"deleted {args.name}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="agentfactory", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -44,6 +137,41 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("op", choices=["up", "down", "status"], nargs="?", default="status")
     p.add_argument("--json", action="store_true", help="print the status as JSON")
     p.set_defaults(func=_services)
+
+    p = sub.add_parser("parse", help="show how commands are routed (agent, action, params), executing nothing")
+    p.add_argument("commands", nargs="+", metavar="CMD")
+    p.add_argument("--json", action="store_true", help="one JSON line per command")
+    p.add_argument("--backend", choices=["rule", "claude", "ollama"], default=None)
+    p.add_argument("--agent", default=None, help="blueprint to route with (default coordinator_agent)")
+    p.add_argument("--cassette", default=None, help="record/replay LLM answers in this file")
+    p.set_defaults(func=_parse)
+
+    p = sub.add_parser("run", help="an interactive prompt for an agent (reads stdin lines when not a terminal)")
+    p.add_argument("name", nargs="?", default="coordinator_agent", help="blueprint name")
+    p.add_argument("--backend", choices=["rule", "claude", "ollama"], default=None)
+    p.add_argument("--json", action="store_true", help="one JSON object per step")
+    p.add_argument("--cassette", default=None, help="record/replay LLM answers in this file")
+    p.set_defaults(func=_run)
+
+    p = sub.add_parser("demo", help="the end-to-end demo through the coordinator")
+    p.add_argument("--stop-services", action="store_true", help="stop the services afterwards")
+    p.set_defaults(func=_demo)
+
+    p = sub.add_parser("list", help="list agent blueprints")
+    p.set_defaults(func=_blueprints)
+    p = sub.add_parser("show", help="print one blueprint as YAML")
+    p.add_argument("name")
+    p.set_defaults(func=_blueprints)
+    p = sub.add_parser("create", help="create a user blueprint")
+    p.add_argument("name")
+    p.add_argument("--type", required=True, help="ingestor, retriever, iowarp, coordinator, llm or a plug-in type")
+    p.add_argument("--backend", choices=["rule", "claude", "ollama"], default="rule")
+    p.add_argument("--model", default=None)
+    p.add_argument("--description", default=None)
+    p.set_defaults(func=_blueprints)
+    p = sub.add_parser("delete", help="delete a user blueprint (built-ins can only be shadowed)")
+    p.add_argument("name")
+    p.set_defaults(func=_blueprints)
 
     p = sub.add_parser("bridge", help="serve the IOWarp runtime over ZeroMQ (started by `services up`)")
     p.add_argument("--endpoint", default="tcp://127.0.0.1:5555", help="ZeroMQ endpoint to bind (loopback by default)")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Callable
 from typing import Any
 
 import gymnasium as gym
@@ -75,14 +76,17 @@ class IOWarpEnv(gym.Env):
 
     def __init__(
         self,
-        store: TwoTierStore,
+        store: TwoTierStore | Callable[[], TwoTierStore],
         *,
         roots: DataRoots | None = None,
         rewards: RewardTable | dict[str, float] | None = None,
         trajectory: Trajectory | None = None,
         max_steps: int | None = None,
     ) -> None:
-        self.store = store
+        # a callable is resolved on first use, so building agents (e.g. to parse
+        # or route a command) never starts the services
+        self._store = store if isinstance(store, TwoTierStore) else None
+        self._store_factory = None if isinstance(store, TwoTierStore) else store
         self.roots = roots or DataRoots()
         self.rewards = rewards if isinstance(rewards, RewardTable) else RewardTable(**(rewards or {}))
         self.trajectory = trajectory if trajectory is not None else Trajectory()
@@ -93,6 +97,12 @@ class IOWarpEnv(gym.Env):
         self._steps = 0
         self._hits = 0
         self._retrieves = 0
+
+    @property
+    def store(self) -> TwoTierStore:
+        if self._store is None:
+            self._store = self._store_factory()
+        return self._store
 
     # -- Gymnasium API ------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[dict[str, Any], dict[str, Any]]:

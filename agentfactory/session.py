@@ -132,7 +132,7 @@ class Session:
         return self._stores[key]
 
     def _env_for(self, bp: Blueprint) -> IOWarpEnv:
-        return IOWarpEnv(self._store_for(bp), roots=self.roots, rewards=dict(bp.rewards or {}),
+        return IOWarpEnv(lambda: self._store_for(bp), roots=self.roots, rewards=dict(bp.rewards or {}),
                          trajectory=self.trajectory)
 
     def specialists(self, names: Iterable[str] | None = None) -> list[SpecialistAgent]:
@@ -174,7 +174,7 @@ class Session:
     def manual(self, action: dict[str, Any], *, command: str | None = None) -> StepRecord:
         """A direct store operation (%iowarp put/get/...), recorded as agent `manual`."""
         if self._manual_env is None:
-            self._manual_env = IOWarpEnv(self.store, roots=self.roots, trajectory=self.trajectory)
+            self._manual_env = IOWarpEnv(lambda: self.store, roots=self.roots, trajectory=self.trajectory)
         _obs, reward, _t, _tr, info = self._manual_env.step(action, agent="manual", command=command)
         return self._record(command, None, reward, info["observation"], agent="manual",
                             latency_ms=self._manual_env.last_latency_ms)
