@@ -93,6 +93,7 @@ class Session:
         cassette: str | Path | None = None,
         roots: DataRoots | None = None,
         services: Services | None = None,
+        router: Router | None = None,
         progress: Callable[[str], None] | None = None,
     ) -> None:
         self.settings = settings or Settings.from_env()
@@ -103,6 +104,7 @@ class Session:
         self.backend = backend
         self.cassette = cassette
         self.progress = progress
+        self.router = router  # an injected router (tests, custom backends) wins over `backend`
         self.trajectory = Trajectory()
         self._store: TwoTierStore | None = None
         self._stores: dict[tuple, TwoTierStore] = {}
@@ -156,7 +158,7 @@ class Session:
                 agents = self.specialists(bp.routes_to or None)
             else:  # running one specialist on its own: it is the only agent
                 agents = self.specialists([name])
-            router = make_router(backend, model=bp.model, cassette=self.cassette)
+            router = self.router or make_router(backend, model=bp.model, cassette=self.cassette)
             self._coordinators[key] = Coordinator(agents, router)
         return self._coordinators[key]
 

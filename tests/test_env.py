@@ -1,0 +1,153 @@
+"""From a sentence to a scored trajectory row, on real services."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import textwrap
+import warnings
+
+import h5py
+import numpy as np
+import pytest
+from gymnasium.utils.env_checker import check_env
+
+from agentfactory.demo import DEMO_COMMANDS, write_sample_data
+from agentfactory.env import IOWarpEnv
+from agentfactory.session import Session
+from agentfactory.uri import DataRoots
+
+pytestmark = pytest.mark.services
+
+
+@pytest.fixture
+def workdir(tmp_path, monkeypatch):
+    write_sample_data(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.fixture
+def session(services, workdir, tmp_path):
+    s = Session(settings=services.settings, services=services, roots=DataRoots([workdir], cwd=workdir))
+    yield s
+    s.close()
+
+
+def unique(commands, tag):
+    return [re.sub(r"\bdocs\b", tag, c) for c in commands]
+
+
+def test_the_seed_demo_becomes_exactly_this_dataframe(session, tag):
+    for command in unique(DEMO_COMMANDS, tag):
+        session.run(command)
+    df = session.trajectory.to_frame()
+    got = list(zip(df.agent, df.action, df.ok, df.reward.round(2), df.cache_hit.astype(object), df.tier.astype(object)))
+    NA = __import__("pandas").NA
+    assert got == [
+        ("ingestor", "assimilate", True, 0.10, NA, "both"),
+        ("ingestor", "assimilate", True, 0.10, NA, "both"),
+        ("retriever", "query", True, 0.10, NA, "cache"),
+        ("retriever", "retrieve", True, 0.30, True, "cache"),  # write-through cached it
+        ("retriever", "prune", True, 0.05, NA, "cache"),
+        ("retriever", "retrieve", True, 0.20, False, "iowarp"),  # miss, served by IOWarp, re-cached
+        ("retriever", "retrieve", True, 0.30, True, "cache"),
+        ("ingestor", "destroy", True, 0.05, NA, "both"),
+        ("retriever", "retrieve", False, -0.50, NA, NA),
+    ]
+    assert df.error.iloc[-1] == "blob_not_found"
+    assert df.blobs.iloc[2] == 3  # the query saw the three cached sample docs
+    assert (df.backend == "rule").all()
+
+
+def test_check_env_passes(store, tmp_path):
+    env = IOWarpEnv(store, roots=DataRoots([tmp_path], cwd=tmp_path))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the checker's advice about render modes is not a failure
+        check_env(env, skip_render_check=True)
+
+
+def test_rewards_are_configurable_and_their_parts_are_in_info(store, tag, tmp_path, blob_factory):
+    store.assimilate([blob_factory("a", b"aaa")], tag)
+    env = IOWarpEnv(store, rewards={"retrieve_hit": 1.0, "failure": -2.0})
+    _, reward, terminated, truncated, info = env.step({"action": "retrieve", "tag": tag, "blob_name": "a"})
+    assert (reward, terminated, truncated) == (1.0, False, False)
+    assert info["reward_parts"] == {"outcome": "hit", "base": 1.0}
+    assert info["observation"].data == b"aaa"
+    _, reward, *_ = env.step({"action": "retrieve", "tag": tag, "blob_name": "missing"})
+    assert reward == -2.0
+
+
+@pytest.mark.parametrize("src", ["file::../outside.txt", "file::/etc/hostname", "folder::..", "file::escape.txt"])
+def test_traversal_attempts_are_refused_steps(session, tag, workdir, src):
+    (workdir.parent / "outside.txt").write_text("secret")
+    if src == "file::escape.txt":
+        (workdir / "escape.txt").symlink_to(workdir.parent / "outside.txt")
+    record = session.run(f"load {src} into {tag}")
+    assert (record.ok, record.error, record.reward) == (False, "unsafe_path", -0.5)
+    assert tag not in session.store.iowarp.list_tags("*")
+
+
+def test_wrong_inputs_are_typed_errors_and_lose_nothing(session, tag, workdir):
+    session.run(f"load file::data/sample_docs/notes.txt into {tag}")
+    (workdir / "empty").mkdir()
+    (workdir / "not.h5").write_text("plain text")
+    cases = {
+        f"load folder::empty into {tag}": "nothing_stored",
+        f"load file::missing.csv into {tag}": "source_not_found",
+        f"load hdf5::not.h5 into {tag}": "unsupported_source",
+        f"destroy {tag}_never_existed": "tag_not_found",
+        f"get ghost.txt from {tag}": "blob_not_found",
+    }
+    for command, code in cases.items():
+        r = session.run(command)
+        assert (r.ok, r.error, r.reward) == (False, code, -0.5), command
+    assert session.run(f"get notes.txt from {tag}").value() == (workdir / "data/sample_docs/notes.txt").read_bytes()
+
+
+def test_hdf5_round_trips_to_equal_arrays_with_bounded_memory(services, tag, tmp_path):
+    """Nested groups, several dtypes and a 200 MB dataset; peak RSS measured in a child process."""
+    path = tmp_path / "run42.h5"
+    rng = np.random.default_rng(42)
+    small = {
+        "meta/ids": np.arange(100, dtype=np.int64),
+        "meta/flags": rng.integers(0, 2, 50).astype(bool),
+        "fields/deep/temps": rng.normal(size=(20, 30)).astype(np.float32),
+        "fields/labels": np.array([b"alpha", b"beta", b"gamma"], dtype="S5"),
+        "fields/complex": (rng.normal(size=8) + 1j * rng.normal(size=8)).astype(np.complex128),
+    }
+    with h5py.File(path, "w") as f:
+        for name, data in small.items():
+            f.create_dataset(name, data=data)
+        big = f.create_dataset("fields/big", shape=(6250, 4000), dtype=np.float64)  # 200 MB
+        for start in range(0, 6250, 625):
+            big[start : start + 625] = np.arange(start * 4000, (start + 625) * 4000, dtype=np.float64).reshape(625, 4000)
+    script = textwrap.dedent(f"""
+        import json, resource, sys
+        from pathlib import Path
+        from agentfactory.config import Settings
+        from agentfactory.env import IOWarpEnv
+        from agentfactory.services import Services
+        from agentfactory.uri import DataRoots
+        svc = Services(Settings(home=Path({str(services.home)!r}), cache_mode="memcached"))
+        env = IOWarpEnv(svc.open_store(), roots=DataRoots([Path({str(tmp_path)!r})], cwd=Path({str(tmp_path)!r})))
+        Path('/proc/self/clear_refs').write_text('5')  # reset the RSS high-water mark
+        before = int([l for l in open('/proc/self/status') if l.startswith('VmRSS')][0].split()[1])
+        _, reward, *_ , info = env.step({{"action": "assimilate", "src": "hdf5::run42.h5", "dst": {tag!r}}})
+        peak = int([l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1])
+        print(json.dumps({{"reward": reward, "error": info["observation"].error, "growth_mb": (peak - before) / 1024}}))
+    """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    result = __import__("json").loads(out.stdout.strip().splitlines()[-1])
+    assert result["reward"] == pytest.approx(0.10), result
+    print(f"peak RSS growth while assimilating a {path.stat().st_size / 1e6:.0f} MB file: {result['growth_mb']:.0f} MB")
+    assert result["growth_mb"] < 100, result  # well under the file size
+    env = IOWarpEnv(services.open_store())
+    for name, data in {**small, "fields/big": None}.items():
+        _, reward, *_, info = env.step({"action": "retrieve", "tag": tag, "blob_name": name})
+        value = info["observation"].value()
+        expected = data if data is not None else np.arange(6250 * 4000, dtype=np.float64).reshape(6250, 4000)
+        assert value.dtype == expected.dtype and value.shape == expected.shape, name
+        np.testing.assert_array_equal(value, expected)
