@@ -150,10 +150,10 @@ class Session:
 
     def coordinator(self, *, agent: str | None = None, backend: str | None = None) -> Coordinator:
         name = agent or self.agent_blueprint
-        bp = self.registry.get(name)
-        backend = backend or self.backend or bp.backend
-        key = (name, backend)
+        key = (name, backend or self.backend)  # built once: the registry re-reads YAML on each get
         if key not in self._coordinators:
+            bp = self.registry.get(name)
+            backend = backend or self.backend or bp.backend
             if bp.type in COORDINATOR_TYPES:
                 agents = self.specialists(bp.routes_to or None)
             else:  # running one specialist on its own: it is the only agent
