@@ -359,19 +359,23 @@ def test_recording_100k_steps_and_building_the_frame_is_fast(capsys):
     n = 100_000
     params = [{"tag": f"t{i % 50}", "blob_name": f"b{i}.bin"} for i in range(n)]
     t = Trajectory()
-    start = clock.perf_counter()
+    # The bound is on CPU time: this test shares a small machine with other
+    # work, and a descheduled process is not a slow recorder. A frame-copying
+    # recorder would still blow far past it (quadratic in the steps).
+    wall, cpu = clock.perf_counter(), clock.process_time()
     for i in range(n):
         t.record(agent="retriever", action="retrieve", params=params[i], ok=True, reward=0.3,
                  cache_hit=i % 3 == 0, tier="cache", blobs=1, bytes=1024, latency_ms=0.5, command="get")
-    recorded = clock.perf_counter()
+    wall_recorded, cpu_recorded = clock.perf_counter(), clock.process_time()
     df = t.to_frame()
-    built = clock.perf_counter()
+    wall_built, cpu_built = clock.perf_counter(), clock.process_time()
     t.to_frame()
-    cached = clock.perf_counter()
+    cpu_cached = clock.process_time()
 
     with capsys.disabled():
-        print(f"\n100k steps: record {recorded - start:.3f} s ({(recorded - start) / n * 1e6:.2f} µs/step), "
-              f"to_frame {built - recorded:.3f} s, cached to_frame {(cached - built) * 1e6:.0f} µs")
+        print(f"\n100k steps: record {cpu_recorded - cpu:.3f} s CPU ({(cpu_recorded - cpu) / n * 1e6:.2f} µs/step), "
+              f"to_frame {cpu_built - cpu_recorded:.3f} s CPU, total {cpu_built - cpu:.3f} s CPU "
+              f"/ {wall_built - wall:.3f} s wall; cached to_frame {(cpu_cached - cpu_built) * 1e6:.0f} µs")
     assert len(df) == n and df["cache_hit"].sum() == (n + 2) // 3
-    assert built - start < 3.0
-    assert cached - built < 0.05
+    assert cpu_built - cpu < 3.0
+    assert cpu_cached - cpu_built < 0.05
