@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..core.actions import action_schema
 from ..core.errors import BackendError, InvalidAction, RoutingError
-from .routing import AgentCard, RouteDecision, check_agents, describe_agent, normalize_payload, validate_choice
+from .routing import AgentCard, describe_agent, LLMRouter, normalize_payload, RouteDecision, validate_choice
 
 try:
     import anthropic
@@ -85,7 +85,7 @@ def build_tools(agents: Sequence[AgentCard]) -> tuple[list[dict[str, Any]], dict
     return tools, to_agent
 
 
-class ClaudeRouter:
+class ClaudeRouter(LLMRouter):
     """Routes through the Anthropic Messages API; `client` is injectable (tests, proxies)."""
 
     backend = "claude"
@@ -139,20 +139,6 @@ class ClaudeRouter:
     def close(self) -> None:
         if self._owns_client and self._client is not None:
             self._client.close()
-
-    def route(self, command: str, agents: Sequence[AgentCard]) -> RouteDecision:
-        cards = check_agents(agents)
-        if not command or not command.strip():
-            raise RoutingError("nothing to route: the command is empty")
-        if self.cassette is not None:
-            return self.cassette.route(
-                backend=self.backend,
-                model=self.model,
-                command=command,
-                agents=cards,
-                live=lambda: self._route_live(command, cards),
-            )
-        return self._route_live(command, cards)
 
     def _route_live(self, command: str, cards: list[AgentCard]) -> RouteDecision:
         started = time.perf_counter()

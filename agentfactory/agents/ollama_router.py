@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..core.errors import BackendError, InvalidAction, RoutingError
-from .routing import AgentCard, RouteDecision, check_agents, describe_agent, normalize_payload, validate_choice
+from .routing import AgentCard, describe_agent, LLMRouter, normalize_payload, RouteDecision, validate_choice
 
 try:
     import httpx
@@ -58,7 +58,7 @@ def answer_format(agents: Sequence[AgentCard]) -> dict[str, Any]:
     }
 
 
-class OllamaRouter:
+class OllamaRouter(LLMRouter):
     """Routes through Ollama's `/api/chat`; `http_client` is injectable (tests, proxies)."""
 
     backend = "ollama"
@@ -90,20 +90,6 @@ class OllamaRouter:
     def close(self) -> None:
         if self._owns_client:
             self._http.close()
-
-    def route(self, command: str, agents: Sequence[AgentCard]) -> RouteDecision:
-        cards = check_agents(agents)
-        if not command or not command.strip():
-            raise RoutingError("nothing to route: the command is empty")
-        if self.cassette is not None:
-            return self.cassette.route(
-                backend=self.backend,
-                model=self.model,
-                command=command,
-                agents=cards,
-                live=lambda: self._route_live(command, cards),
-            )
-        return self._route_live(command, cards)
 
     def _route_live(self, command: str, cards: list[AgentCard]) -> RouteDecision:
         started = time.perf_counter()

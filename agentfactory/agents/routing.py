@@ -60,6 +60,34 @@ class Router(Protocol):
     def route(self, command: str, agents: Sequence[AgentCard]) -> RouteDecision: ...
 
 
+class LLMRouter:
+    """The front half every LLM router shares: checks, then the cassette or a live call.
+
+    Subclasses set `backend`, `model` and `cassette` and implement `_route_live`.
+    """
+
+    backend: str
+    model: str
+    cassette: Any = None
+
+    def route(self, command: str, agents: Sequence[AgentCard]) -> RouteDecision:
+        cards = check_agents(agents)
+        if not command or not command.strip():
+            raise RoutingError("nothing to route: the command is empty")
+        if self.cassette is not None:
+            return self.cassette.route(
+                backend=self.backend,
+                model=self.model,
+                command=command,
+                agents=cards,
+                live=lambda: self._route_live(command, cards),
+            )
+        return self._route_live(command, cards)
+
+    def _route_live(self, command: str, cards: list[AgentCard]) -> RouteDecision:
+        raise NotImplementedError
+
+
 def check_agents(agents: Sequence[AgentCard]) -> list[AgentCard]:
     """The agents a router may offer, refusing an empty list or two agents with one name."""
     cards = [a if isinstance(a, AgentCard) else AgentCard.model_validate(a) for a in agents]
