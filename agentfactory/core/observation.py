@@ -35,11 +35,7 @@ class Observation(BaseModel):
     metadata: dict[str, Any] | None = Field(default=None, repr=False)
 
     def value(self) -> Any:
-        """The retrieved payload as the user stored it: an array for HDF5 datasets, else bytes."""
-        if self.data is None:
-            return None
-        if self.metadata and self.metadata.get("kind") == "hdf5":
-            from ..uri import decode_blob
+        """The retrieved payload as the user stored it: an array for HDF5/array blobs, str for text, else bytes."""
+        from ..values import decode_value  # values -> uri -> h5py: import only when asked
 
-            return decode_blob(self.data, self.metadata)
-        return self.data
+        return decode_value(self.data, self.metadata)
