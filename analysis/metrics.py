@@ -1,0 +1,193 @@
+"""Numbers from a trajectory frame: DataFrame in, DataFrame or Series out.
+
+Every function here reads the columns a :class:`agentfactory.trajectory.Trajectory`
+frame has (``step``, ``action``, ``reward``, ``cache_hit``, ...) and tolerates
+hand-built frames that leave the optional ones out: a frame without
+``cache_hit`` simply has no retrieves, one without ``latency_ms`` no latencies.
+Output columns are snake_case nouns with their unit in the name where they have
+one (``latency_ms_p95``); rewards are unitless points, hit rates fractions in [0, 1].
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "compare_runs",
+    "hit_rate",
+    "retrieves",
+    "reward_by",
+    "run_summary",
+    "tier_contents",
+]
+
+#: Columns of :func:`compare_runs` / entries of :func:`run_summary`, in order.
+SUMMARY_FIELDS: tuple[str, ...] = (
+    "steps",
+    "retrieves",
+    "hit_rate",
+    "reward_total",
+    "reward_mean",
+    "errors",
+    "latency_ms_median",
+    "latency_ms_p95",
+)
+
+_TIER_COLUMNS: tuple[str, ...] = ("iowarp_blobs", "cached_blobs", "iowarp_bytes", "cached_bytes")
+
+
+def retrieves(df: pd.DataFrame) -> pd.DataFrame:
+    """The steps that looked in the cache: rows whose ``cache_hit`` is not missing.
+
+    ``cache_hit`` comes back as the nullable ``boolean`` dtype even when a
+    hand-built frame stored it as objects (``True``/``False``/``None``).
+    """
+    if "cache_hit" not in df.columns or df.empty:
+        out = df.iloc[0:0].copy()
+        out["cache_hit"] = pd.array([], dtype="boolean")
+        return out
+    hit = df["cache_hit"].astype("boolean")
+    out = df.loc[hit.notna().to_numpy()].copy()
+    out["cache_hit"] = hit[hit.notna()]
+    return out
+
+
+def _steps(df: pd.DataFrame) -> pd.Index:
+    return pd.Index(df["step"] if "step" in df.columns else df.index, name="step")
+
+
+def hit_rate(df: pd.DataFrame, window: int = 50) -> pd.DataFrame:
+    """Cache hit rate over time, computed over retrieve steps only.
+
+    Returns one row per retrieve, indexed by ``step``, with
+
+    - ``rolling_hit_rate``: hits / retrieves over the last ``window`` retrieves
+      (fewer at the start, so the line begins at the first retrieve);
+    - ``cumulative_hit_rate``: hits / retrieves from the first step up to this one.
+
+    Steps that are not retrieves (``cache_hit`` missing) are left out rather
+    than counted as misses: a burst of ``assimilate`` steps says nothing about
+    the cache. An empty frame, or one without retrieves, gives an empty frame.
+    """
+    if window < 1:
+        raise ValueError(f"window must be at least 1 retrieve, got {window}")
+    looked = retrieves(df)
+    hits = looked["cache_hit"].to_numpy(dtype="float64", na_value=np.nan)
+    index = _steps(looked)
+    rolling = pd.Series(hits).rolling(window, min_periods=1).mean().to_numpy()
+    cumulative = np.cumsum(hits) / np.arange(1, len(hits) + 1) if len(hits) else hits
+    return pd.DataFrame(
+        {"rolling_hit_rate": rolling.astype("float64"), "cumulative_hit_rate": cumulative.astype("float64")},
+        index=index,
+    )
+
+
+def _by_list(by: str | Sequence[str]) -> list[str]:
+    return [by] if isinstance(by, str) else list(by)
+
+
+def reward_by(df: pd.DataFrame, by: str | Sequence[str] = ("agent", "action")) -> pd.DataFrame:
+    """Reward per group: ``count``, ``mean``, ``sum``, ``min``, ``max``.
+
+    ``by`` is a column name or a sequence of them (default: agent and action).
+    Groups are sorted; a missing value in a key column is a group of its own
+    (a command no agent took is worth seeing, not dropping).
+    """
+    keys = _by_list(by)
+    absent = [k for k in keys if k not in df.columns]
+    if absent:
+        raise KeyError(f"frame has no column(s) {absent} to group rewards by")
+    stats = ["count", "mean", "sum", "min", "max"]
+    if df.empty:
+        index = pd.MultiIndex.from_tuples([], names=keys) if len(keys) > 1 else pd.Index([], name=keys[0])
+        return pd.DataFrame({s: pd.Series(dtype="int64" if s == "count" else "float64") for s in stats}, index=index)
+    out = df.groupby(keys, sort=True, observed=True, dropna=False)["reward"].agg(stats)
+    out["count"] = out["count"].astype("int64")
+    return out
+
+
+def _snapshot_rows(snapshot: Any) -> list[dict[str, Any]]:
+    if snapshot is None:
+        return []
+    if isinstance(snapshot, pd.DataFrame):
+        frame = snapshot.reset_index() if "tag" not in snapshot.columns else snapshot
+        return frame.to_dict("records")
+    rows = []
+    for row in snapshot:
+        if hasattr(row, "model_dump"):  # a pydantic row, should the store grow one
+            row = row.model_dump()
+        rows.append(dict(row))
+    return rows
+
+
+def tier_contents(snapshot: Iterable[Mapping[str, Any]] | pd.DataFrame | None) -> pd.DataFrame:
+    """What each tier holds, one row per tag (index ``tag``, in snapshot order).
+
+    ``snapshot`` is what ``TwoTierStore.snapshot()`` returns: dicts with ``tag``,
+    ``iowarp_blobs``, ``cached_blobs`` and optionally ``iowarp_bytes``,
+    ``cached_bytes``. Blob counts are ``int64``; byte counts are nullable
+    ``Int64`` and ``<NA>`` where the snapshot did not measure them. A tag
+    listed twice is summed. ``None`` or an empty list gives an empty frame.
+    """
+    rows = _snapshot_rows(snapshot)
+    for row in rows:
+        if "tag" not in row:
+            raise ValueError(f"snapshot row without a 'tag': {row!r}")
+    frame = pd.DataFrame(rows, columns=["tag", *_TIER_COLUMNS])  # absent keys (bytes) become missing
+    frame["tag"] = frame["tag"].astype("string")
+    for name in ("iowarp_blobs", "cached_blobs"):
+        frame[name] = pd.to_numeric(frame[name]).fillna(0).astype("int64")
+    for name in ("iowarp_bytes", "cached_bytes"):
+        frame[name] = pd.to_numeric(frame[name]).astype("Int64")
+    if frame["tag"].duplicated().any():
+        frame = frame.groupby("tag", sort=False).agg(
+            {"iowarp_blobs": "sum", "cached_blobs": "sum",
+             "iowarp_bytes": lambda s: s.sum(min_count=1), "cached_bytes": lambda s: s.sum(min_count=1)}
+        ).reset_index()
+        for name in ("iowarp_bytes", "cached_bytes"):
+            frame[name] = frame[name].astype("Int64")
+    return frame.set_index("tag")
+
+
+def run_summary(df: pd.DataFrame) -> pd.Series:
+    """The headline numbers of one run, as a Series (see :data:`SUMMARY_FIELDS`).
+
+    ``hit_rate`` is hits / retrieves (NaN without retrieves), ``errors`` the
+    steps with ``ok`` false, latencies the median and 95th percentile of
+    ``latency_ms`` over all steps (NaN without steps).
+    """
+    looked = retrieves(df)
+    n_looked = len(looked)
+    reward = df["reward"].astype("float64") if "reward" in df.columns else pd.Series(dtype="float64")
+    latency = df["latency_ms"].astype("float64").dropna() if "latency_ms" in df.columns else pd.Series(dtype="float64")
+    errors = int((~df["ok"].astype(bool)).sum()) if "ok" in df.columns else 0
+    values: dict[str, Any] = {
+        "steps": len(df),
+        "retrieves": n_looked,
+        "hit_rate": float(looked["cache_hit"].sum()) / n_looked if n_looked else np.nan,
+        "reward_total": float(reward.sum()),
+        "reward_mean": float(reward.mean()) if len(reward) else np.nan,
+        "errors": errors,
+        "latency_ms_median": float(latency.median()) if len(latency) else np.nan,
+        "latency_ms_p95": float(latency.quantile(0.95)) if len(latency) else np.nan,
+    }
+    return pd.Series(values, index=list(SUMMARY_FIELDS), dtype=object, name="value")
+
+
+def compare_runs(runs: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """One row per run (index ``run``, in mapping order) with :func:`run_summary`'s numbers.
+
+    Columns: ``steps``, ``retrieves``, ``hit_rate``, ``reward_total``,
+    ``reward_mean``, ``errors``, ``latency_ms_median``, ``latency_ms_p95``.
+    Counts are ``int64``, the rest ``float64``.
+    """
+    rows = {str(name): run_summary(frame) for name, frame in runs.items()}
+    out = pd.DataFrame.from_dict(rows, orient="index", columns=list(SUMMARY_FIELDS))
+    out.index = pd.Index(list(rows), name="run", dtype=object)
+    for name in SUMMARY_FIELDS:
+        out[name] = out[name].astype("int64" if name in ("steps", "retrieves", "errors") else "float64")
+    return out
