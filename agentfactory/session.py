@@ -17,7 +17,8 @@ from .agents.routing import RouteDecision, Router
 from .agents.rule_router import RuleRouter
 from .agents.specialists import SpecialistAgent
 from .config import Settings
-from .core.errors import ConfigError
+from .core.actions import parse_action
+from .core.errors import AgentFactoryError, ConfigError
 from .core.observation import Observation
 from .env import IOWarpEnv
 from .factory import Blueprint, BlueprintRegistry, get_agent_type
@@ -73,6 +74,13 @@ def make_router(backend: str, *, model: str | None = None, cassette: str | Path 
 
         return OllamaRouter(**opts)
     raise ConfigError(f"unknown backend {backend!r}", hint="use rule, claude or ollama")
+
+
+def _params_of(action: dict[str, Any]) -> dict[str, Any]:
+    try:
+        return parse_action(action).params_dict()
+    except AgentFactoryError:  # the failed step is recorded by the env; show what was given
+        return {k: v for k, v in action.items() if k != "action"}
 
 
 def info_latency(coord: Coordinator, decision: RouteDecision | None) -> float:
@@ -179,13 +187,13 @@ class Session:
             self._manual_env = IOWarpEnv(lambda: self.store, roots=self.roots, trajectory=self.trajectory)
         _obs, reward, _t, _tr, info = self._manual_env.step(action, agent="manual", command=command)
         return self._record(command, None, reward, info["observation"], agent="manual",
-                            latency_ms=self._manual_env.last_latency_ms)
+                            latency_ms=self._manual_env.last_latency_ms, params=_params_of(action))
 
     def _record(self, command: str | None, decision: RouteDecision | None, reward: float, obs: Observation,
-                agent: str | None = None, latency_ms: float = 0.0) -> StepRecord:
+                agent: str | None = None, latency_ms: float = 0.0, params: dict[str, Any] | None = None) -> StepRecord:
         row = len(self.trajectory) - 1
         frame_agent = agent or (decision.agent if decision else "coordinator")
-        params = decision.action.params_dict() if decision else {}
+        params = decision.action.params_dict() if decision else (params or {})
         return StepRecord(
             step=row, command=command, agent=frame_agent, action=obs.action or "none", params=params, ok=obs.ok,
             reward=reward, cache_hit=obs.cache_hit, tier=obs.tier, latency_ms=latency_ms,
