@@ -129,6 +129,12 @@ def _blueprints(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench(args: argparse.Namespace) -> int:
+    from .bench.runner import main as bench_main
+
+    return bench_main(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="agentfactory", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -177,6 +183,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--endpoint", default="tcp://127.0.0.1:5555", help="ZeroMQ endpoint to bind (loopback by default)")
     p.add_argument("--connect-timeout", type=float, default=20.0, help="seconds to wait for the runtime")
     p.set_defaults(func=_bridge)
+
+    p = sub.add_parser("bench", help="benchmark our paths against raw memcached / IOWarp baselines")
+    p.add_argument("--quick", action="store_true", help="fewer rounds and operations (about a minute)")
+    p.add_argument("--json", action="store_true", help="print one JSON object {case: {ours_s, baseline_s, ratio, ...}}")
+    p.add_argument("--only", action="append", metavar="NAME",
+                   help="run only these cases (repeatable or comma-separated): hit, miss, bridge, ingest, trajectory, router")
+    p.add_argument("--home", type=Path, default=None,
+                   help="services home to use or start (default: <state dir>/bench; running services there are reused)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    p.set_defaults(func=_bench)
     return parser
 
 

@@ -24,13 +24,21 @@ from gymnasium import spaces
 
 from .core.actions import ACTION_NAMES, Action, parse_action
 from .core.errors import AgentFactoryError, StorageError
-from .core.observation import BlobInfo, Observation
+from .core.observation import Observation
 from .rewards import RewardTable
 from .storage.store import StoreResult, TwoTierStore
 from .trajectory import Trajectory
 from .uri import DataRoots, resolve_source
 
 _ACTION_INDEX = {name: i for i, name in enumerate(ACTION_NAMES)}
+_F32 = np.float32
+
+
+def _f32(value: float) -> np.ndarray:
+    """A fresh shape-(1,) float32 array (what np.array([value], dtype=np.float32) gives, faster)."""
+    out = np.empty(1, _F32)
+    out[0] = value
+    return out
 
 
 class ActionSpace(spaces.Space):
@@ -188,9 +196,11 @@ class IOWarpEnv(gym.Env):
 
     @staticmethod
     def _observe(name: str, result: StoreResult) -> Observation:
+        # blobs go in as dicts: pydantic builds the BlobInfo models in Rust, twice
+        # as fast as calling BlobInfo(...) per blob and then revalidating the list
         return Observation(
             ok=True, action=name, tier=result.tier, cache_hit=result.cache_hit,
-            blobs=[BlobInfo(tag=b.tag, blob=b.blob, cached=b.cached, score=b.score) for b in result.blobs],
+            blobs=[{"tag": b.tag, "blob": b.blob, "cached": b.cached, "score": b.score} for b in result.blobs],
             bytes=result.bytes, bypassed=result.bypassed, healed=result.healed, data=result.data,
             metadata=result.metadata,
         )
@@ -201,9 +211,9 @@ class IOWarpEnv(gym.Env):
             "ok": int(obs.ok),
             "action": _ACTION_INDEX.get(obs.action or "", len(ACTION_NAMES)),
             "cache_hit": 2 if obs.cache_hit is None else int(obs.cache_hit),
-            "blobs": np.array([len(obs.blobs)], dtype=np.float32),
-            "bytes": np.array([obs.bytes], dtype=np.float32),
-            "hit_rate": np.array([hit_rate], dtype=np.float32),
+            "blobs": _f32(len(obs.blobs)),
+            "bytes": _f32(obs.bytes),
+            "hit_rate": _f32(hit_rate),
         }
 
 

@@ -22,6 +22,7 @@ import struct
 import time
 from dataclasses import dataclass, field
 from enum import Enum
+from functools import lru_cache
 from typing import Any
 
 from pymemcache.exceptions import MemcacheError
@@ -74,6 +75,19 @@ def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).decode().rstrip("=")
 
 
+# Keys are pure functions of the names, and hashing + base64 is a tenth of a
+# cache hit's Python time: remember the recent ones (bounded, per process).
+@lru_cache(maxsize=16384)
+def _data_key(namespace: str, tag: str, blob: str) -> str:
+    digest = hashlib.blake2b(tag.encode() + b"\x00" + blob.encode(), digest_size=18).digest()
+    return f"{namespace}:d:{_b64(digest)}"
+
+
+@lru_cache(maxsize=4096)
+def _gen_key(namespace: str, tag: str) -> str:
+    return f"{namespace}:g:{_b64(hashlib.blake2b(tag.encode(), digest_size=18).digest())}"
+
+
 @dataclass
 class CacheTier:
     backend: CacheBackend
@@ -95,11 +109,10 @@ class CacheTier:
 
     # -- keys ---------------------------------------------------------------
     def key(self, tag: str, blob: str) -> str:
-        digest = hashlib.blake2b(tag.encode() + b"\x00" + blob.encode(), digest_size=18).digest()
-        return f"{self.namespace}:d:{_b64(digest)}"
+        return _data_key(self.namespace, tag, blob)
 
     def gen_key(self, tag: str) -> str:
-        return f"{self.namespace}:g:{_b64(hashlib.blake2b(tag.encode(), digest_size=18).digest())}"
+        return _gen_key(self.namespace, tag)
 
     # -- failure handling -----------------------------------------------------
     def _available(self) -> bool:
@@ -151,7 +164,7 @@ class CacheTier:
         if not self._available():
             self.counters.misses += 1
             return Lookup.ERROR, None
-        key, gkey = self.key(tag, blob), self.gen_key(tag)
+        key, gkey = _data_key(self.namespace, tag, blob), _gen_key(self.namespace, tag)
         try:
             found = self.backend.get_many([key, gkey])
         except _BACKEND_ERRORS as exc:

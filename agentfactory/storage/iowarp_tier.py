@@ -153,27 +153,34 @@ class IOWarpTier:
         raw = self._get_raw(tag, name) if self.exists(tag, name) else None
         return peek_part_count(raw) if raw else 0
 
-    def _get_raw(self, tag: str, blob: str) -> bytes | None:
+    def _get_frame(self, tag: str, blob: str) -> zmq.Frame | None:
         reply, frames = self.request("get", {"tag": tag, "blob": blob})
-        return frames[0].bytes if reply.get("found") else None
+        return frames[0] if reply.get("found") else None
+
+    def _get_raw(self, tag: str, blob: str) -> bytes | None:
+        frame = self._get_frame(tag, blob)
+        return frame.bytes if frame is not None else None
 
     def get_blob(self, tag: str, name: str) -> StoredBlob:
-        raw = self._get_raw(tag, name)
-        if raw is None:
+        # Work on the received frames' memory and copy the payload exactly once
+        # into the bytes we return (Frame.bytes and then a slice would copy twice).
+        frame = self._get_frame(tag, name)
+        if frame is None:
             raise BlobNotFound(f"blob {name!r} not found in tag {tag!r}", hint=f"`list blobs in {tag}` shows what it holds")
+        raw = frame.buffer
         header = unpack_stored_header(raw)
         if header is None:
             raise IntegrityError(f"blob {name!r} in tag {tag!r} has no AgentFactory header (written by another tool?)")
         if header.n_parts:
             pieces = []
             for i in range(header.n_parts):
-                part = self._get_raw(tag, part_name(name, i))
+                part = self._get_frame(tag, part_name(name, i))
                 if part is None:
                     raise IntegrityError(f"blob {name!r} in tag {tag!r} is missing part {i} of {header.n_parts}")
-                pieces.append(part)
+                pieces.append(part.buffer)
             data = b"".join(pieces)
         else:
-            data = raw[header.body_offset :]
+            data = bytes(raw[header.body_offset :])
         digest = payload_digest()
         digest.update(data)
         if len(data) != header.payload_len or digest.digest() != header.digest:
