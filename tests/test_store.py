@@ -218,3 +218,12 @@ def test_nothing_answering_at_all_is_unavailable_not_a_hang():
     with pytest.raises(StorageUnavailable):
         tier.ping()
     assert time.monotonic() - start < 2.0
+
+
+def test_snapshot_counts_blobs_and_bytes_per_tier(store, tag, blob_factory):
+    store.assimilate([blob_factory("a", bytes(1000)), blob_factory("b", bytes(3000))], tag)
+    store.prune(tag, ["b"])
+    (row,) = store.snapshot(tag)
+    assert (row["iowarp_blobs"], row["cached_blobs"]) == (2, 1)
+    assert 4000 <= row["iowarp_bytes"] < 4200  # payloads plus two small headers
+    assert 1000 <= row["cached_bytes"] < 1100

@@ -100,6 +100,14 @@ class NativeIOWarp:
         handle = self._existing(tag)
         return None if handle is None else sorted(handle[0].GetContainedBlobs())
 
+    def sizes(self, tag: str) -> dict[str, int] | None:
+        """Stored bytes of every physical blob of a tag (GetBlobSize is a shared-memory read)."""
+        handle = self._existing(tag)
+        if handle is None:
+            return None
+        t = handle[0]
+        return {name: t.GetBlobSize(name) for name in t.GetContainedBlobs()}
+
     def delete(self, tag: str, blobs: list[str]) -> list[str]:
         handle = self._existing(tag)
         if handle is None:
@@ -172,6 +180,8 @@ class BridgeServer:
             return {"tags": n.tag_names(a.get("regex", ".*"))}, []
         if op == "blobs":
             return {"blobs": n.blobs(a["tag"])}, []
+        if op == "sizes":
+            return {"sizes": n.sizes(a["tag"])}, []
         if op == "delete":
             return {"deleted": n.delete(a["tag"], a["blobs"])}, []
         if op == "delete_tag":

@@ -208,6 +208,17 @@ class IOWarpTier:
             raise TagNotFound(f"tag {tag!r} does not exist", hint="`list blobs in *` shows the tags there are")
         return sorted(n for n in names if not n.startswith(PART_PREFIX))
 
+    def blob_sizes(self, tag: str) -> dict[str, int]:
+        """Bytes each blob of a tag occupies in IOWarp (its parts and header included)."""
+        sizes = self.request("sizes", {"tag": tag})[0]["sizes"]
+        if sizes is None:
+            raise TagNotFound(f"tag {tag!r} does not exist", hint="`list blobs in *` shows the tags there are")
+        out: dict[str, int] = {}
+        for physical, size in sizes.items():
+            name = logical_name(physical)
+            out[name] = out.get(name, 0) + size
+        return dict(sorted(out.items()))
+
     def delete_tag(self, tag: str) -> bool:
         return bool(self.request("delete_tag", {"tag": tag})[0]["deleted"])
 

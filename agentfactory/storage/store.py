@@ -214,11 +214,18 @@ class TwoTierStore:
 
     # -- views ----------------------------------------------------------------
     def snapshot(self, tag_pattern: str = "*") -> list[dict[str, Any]]:
-        """Per tag: blobs in IOWarp and in the cache (for tier-content plots)."""
+        """Per tag: blobs and bytes in IOWarp and in the cache (for tier-content plots).
+
+        Cached bytes are the IOWarp sizes of the blobs the cache holds now.
+        """
         rows = []
         for tag in self.iowarp.list_tags(tag_pattern):
-            names = self.iowarp.list_blobs(tag)
-            rows.append({"tag": tag, "iowarp_blobs": len(names), "cached_blobs": len(self.cache.cached(tag, names))})
+            sizes = self.iowarp.blob_sizes(tag)
+            cached = self.cache.cached(tag, list(sizes))
+            rows.append({
+                "tag": tag, "iowarp_blobs": len(sizes), "cached_blobs": len(cached),
+                "iowarp_bytes": sum(sizes.values()), "cached_bytes": sum(sizes[b] for b in cached),
+            })
         return rows
 
     def stats(self) -> dict[str, Any]:
