@@ -126,15 +126,16 @@ class IOWarpEnv(gym.Env):
 
     def step(
         self, action: Action | dict[str, Any], *, agent: str = "env", command: str | None = None,
-        extra: dict[str, Any] | None = None,
+        extra: dict[str, Any] | None = None, sources: list[Any] | None = None,
     ) -> tuple[dict[str, Any], float, bool, bool, dict[str, Any]]:
+        """One step. `sources` (assimilate only) are blobs already in hand, e.g. Python values."""
         start = time.perf_counter()
         name: str | None = None
         params: dict[str, Any] | None = None
         try:
             act = parse_action(action)
             name, params = act.action, act.params_dict()
-            observation = self._observe(name, self.execute(act))
+            observation = self._observe(name, self.execute(act, sources))
         except AgentFactoryError as exc:
             if name is None and isinstance(action, dict):
                 name = action.get("action") if action.get("action") in _ACTION_INDEX else None
@@ -170,7 +171,7 @@ class IOWarpEnv(gym.Env):
         return self._vector(observation), reward, False, truncated, info
 
     # -- execution ------------------------------------------------------------------
-    def execute(self, action: Action) -> StoreResult:
+    def execute(self, action: Action, sources: list[Any] | None = None) -> StoreResult:
         """Run one validated action on the store (no scoring, no recording)."""
         p = action.params
         store = self.store
@@ -178,7 +179,8 @@ class IOWarpEnv(gym.Env):
             case "retrieve":
                 return store.retrieve(p.tag, p.blob_name)
             case "assimilate":
-                sources = resolve_source(p.src, self.roots, mem_reader=self._mem_reader)
+                if sources is None:
+                    sources = resolve_source(p.src, self.roots, mem_reader=self._mem_reader)
                 return store.assimilate(sources, p.dst)
             case "query":
                 return store.query(p.tag_pattern, p.prompt, p.max_results)

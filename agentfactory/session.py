@@ -29,6 +29,7 @@ from .storage.iowarp_tier import IOWarpTier
 from .storage.store import TwoTierStore
 from .trajectory import Trajectory
 from .uri import DataRoots
+from .values import value_blob
 
 COORDINATOR_TYPES = ("coordinator",)
 
@@ -181,13 +182,25 @@ class Session:
         decision, (_obs, reward, _term, _trunc, info) = coord.run(command)
         return self._record(command, decision, reward, info["observation"], latency_ms=info_latency(coord, decision))
 
-    def manual(self, action: dict[str, Any], *, command: str | None = None) -> StepRecord:
+    def manual(self, action: dict[str, Any], *, command: str | None = None, sources: list[Any] | None = None
+               ) -> StepRecord:
         """A direct store operation (%iowarp put/get/...), recorded as agent `manual`."""
         if self._manual_env is None:
             self._manual_env = IOWarpEnv(lambda: self.store, roots=self.roots, trajectory=self.trajectory)
-        _obs, reward, _t, _tr, info = self._manual_env.step(action, agent="manual", command=command)
+        _ = self.store  # services up before the clock starts
+        _obs, reward, _t, _tr, info = self._manual_env.step(action, agent="manual", command=command, sources=sources)
         return self._record(command, None, reward, info["observation"], agent="manual",
                             latency_ms=self._manual_env.last_latency_ms, params=_params_of(action))
+
+    def put(self, tag: str, blob: str, value: Any, *, source: str = "value", command: str | None = None
+            ) -> StepRecord:
+        """Store a Python value (bytes, str, numpy array) as `tag/blob`, recorded as a manual assimilate.
+
+        Raises TypeError before anything happens for values with no faithful byte form.
+        """
+        src, kind = value_blob(blob, value)
+        action = {"action": "assimilate", "src": f"python::{source}", "dst": tag, "format": kind}
+        return self.manual(action, command=command, sources=[src])
 
     def _record(self, command: str | None, decision: RouteDecision | None, reward: float, obs: Observation,
                 agent: str | None = None, latency_ms: float = 0.0, params: dict[str, Any] | None = None) -> StepRecord:

@@ -411,7 +411,7 @@ class AgentMagics(Magics):
         else:
             value, source = interpolate(" ".join(rest), ns), "literal"
         try:
-            record = store_ops.put_value(self._ready(), tag, blob, value, source=source, command=command)
+            record = self._ready().put(tag, blob, value, source=source, command=command)
         except TypeError as exc:
             raise UsageError(f"cannot put {source}: {exc}") from None
         return self._result(record)
@@ -423,7 +423,7 @@ class AgentMagics(Magics):
         record = self._manual("retrieve", {"tag": tag, "blob_name": blob}, command)
         self._raise_failed(record)
         obs = record.observation
-        return store_ops.decode_value(obs.data, obs.metadata) if obs is not None else None
+        return obs.value() if obs is not None else None
 
     @staticmethod
     def _raise_failed(record: StepRecord) -> None:

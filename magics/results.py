@@ -18,7 +18,7 @@ import pandas as pd
 
 from agentfactory.session import StepRecord
 
-from .store_ops import decode_value
+from agentfactory.values import decode_value
 
 _TARGET_WIDTH = 44
 

@@ -1,52 +1,12 @@
-"""The few store operations `%iowarp` needs that Session has no one call for.
-
-`put` stores a Python object (bytes, str, numpy array) as one blob and records
-it as a step of agent ``manual``, like `Session.manual` records the other
-direct operations; the rest are read-only views turned into DataFrames.
-Arrays keep their dtype and shape in the blob metadata, with the keys an
-``hdf5::`` dataset uses, so a `get` gives back an array, not bytes.
-"""
+"""Read-only views `%iowarp` shows as DataFrames (ls, tags, stats, services)."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pandas as pd
 
-from agentfactory.core.errors import AgentFactoryError
-from agentfactory.rewards import RewardTable
-from agentfactory.session import Session, StepRecord
-from agentfactory.values import decode_value, value_blob
-
-def put_value(session: Session, tag: str, blob: str, value: Any, *, source: str,
-              command: str | None = None) -> StepRecord:
-    """Store `value` as `tag/blob` (write-through, like assimilate) and record the step as `manual`.
-
-    `source` names where the value came from (a variable name or ``literal``) for
-    the trajectory's params. A store failure is a recorded failed step, not an
-    exception; a value that cannot be stored raises TypeError before anything happens.
-    """
-    src, kind = value_blob(blob, value)
-    params = {"src": f"python::{source}", "dst": tag, "blob_name": blob, "format": kind}
-    store = session.store  # services up before the clock starts, as Session.run does
-    started = time.perf_counter()
-    try:
-        result = store.assimilate([src], tag)
-        ok, error, message, tier, blobs, nbytes = True, None, None, result.tier, len(result.blobs), result.bytes
-    except AgentFactoryError as exc:
-        ok, error, message, tier, blobs, nbytes = False, exc.code, exc.message, None, 0, 0
-    latency_ms = (time.perf_counter() - started) * 1e3
-    reward, _parts = RewardTable().score("assimilate", ok)
-    session.trajectory.record(
-        agent="manual", action="assimilate", params=params, ok=ok, reward=reward, tier=tier, blobs=blobs,
-        bytes=nbytes, latency_ms=latency_ms, error=error, command=command,
-    )
-    return StepRecord(
-        step=len(session.trajectory) - 1, command=command, agent="manual", action="assimilate", params=params,
-        ok=ok, reward=reward, tier=tier, latency_ms=latency_ms, error=error, message=message,
-    )
-
+from agentfactory.session import Session
 
 # -- views ----------------------------------------------------------------------------
 def blobs_frame(session: Session, refs: list[Any]) -> pd.DataFrame:

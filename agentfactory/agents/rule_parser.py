@@ -815,7 +815,7 @@ def _retrieve(verb: str, rest: list[_Tok]) -> Action:
 def _prune(verb: str, rest: list[_Tok]) -> Action:
     """Blob names from the head, the tag from "from/in/of ..." (with or without the word cache)."""
     head, clauses = _split(rest, _BLOB_INTROS)
-    tag, _cached = _scope_tag(verb, clauses, f"prune <blob> from <tag>")
+    tag, _cached = _scope_tag(verb, clauses, "prune <blob> from <tag>")
     if tag is None and not clauses:  # "clear the docs cache"
         spec = _tag_spec(head)
         if spec is not None and spec[1]:
