@@ -171,6 +171,11 @@ class Session:
             self._coordinators[key] = Coordinator(agents, router)
         return self._coordinators[key]
 
+    def use_cassette(self, path: str | Path | None) -> None:
+        """Record/replay LLM answers in `path` from the next command on (None: live)."""
+        self.cassette = path
+        self._coordinators.clear()  # routers are built once per (agent, backend) and hold their cassette
+
     # -- doing things ------------------------------------------------------------------
     def route(self, command: str, *, agent: str | None = None, backend: str | None = None) -> RouteDecision:
         """Routing only (dry run): which agent and action, nothing executed."""

@@ -248,9 +248,7 @@ class AgentMagics(Magics):
     @observe("cassette")
     def _cassette_changed(self, change: dict[str, Any]) -> None:
         if self._session is not None:
-            self._session.cassette = change["new"] or None
-            # routers are built once per (agent, backend) and hold their cassette
-            self._session._coordinators.clear()
+            self._session.use_cassette(change["new"] or None)
 
     def _namespace(self, local_ns: Mapping[str, Any] | None) -> Mapping[str, Any]:
         """Locals first (a magic inside a function sees its variables), then the notebook's."""
