@@ -69,17 +69,20 @@ class NativeIOWarp:
         return handle
 
     # -- operations ---------------------------------------------------------
-    def put(self, tag: str, blob: str, data: bytes, head_bytes: int) -> bytes:
-        """Replace a blob; returns the first `head_bytes` of the blob it replaced (b"" if none)."""
+    def put_many(self, tag: str, items: list[tuple[str, bytes]], head_bytes: int) -> list[bytes]:
+        """Replace blobs, puts in flight together; returns the first `head_bytes` of each replaced blob."""
         t, tid = self._open(tag)
-        old = t.GetBlobSize(blob)
-        head = t.GetBlob(blob, min(old, head_bytes), 0) if old > 0 and head_bytes else b""
-        if old > 0:
-            self.top.DelBlob(tid, blob)  # no truncation on overwrite: replace = delete + put
-        rc = self.top.AsyncPutBlob(tid, blob, data).wait()
-        if rc != 0:
-            raise RuntimeError(f"PutBlob returned {rc}")
-        return head
+        heads, pending = [], []
+        for blob, data in items:
+            old = t.GetBlobSize(blob)
+            heads.append(t.GetBlob(blob, min(old, head_bytes), 0) if old > 0 and head_bytes else b"")
+            if old > 0:
+                self.top.DelBlob(tid, blob)  # no truncation on overwrite: replace = delete + put
+            pending.append((blob, self.top.AsyncPutBlob(tid, blob, data)))
+        failed = [f"{blob} (rc {rc})" for blob, fut in pending if (rc := fut.wait()) != 0]
+        if failed:
+            raise RuntimeError(f"PutBlob failed for {', '.join(failed)}")
+        return heads
 
     def get(self, tag: str, blob: str) -> bytes | None:
         handle = self._existing(tag)
@@ -169,8 +172,10 @@ class BridgeServer:
             return {"pid": os.getpid(), "time": time.time()}, []
         if op == "put":
             payload = data[0].bytes if len(data) == 1 else b"".join(f.buffer for f in data)
-            head = n.put(a["tag"], a["blob"], payload, int(a.get("head", 0)))
-            return {"size": len(payload)}, [head]
+            return {"size": len(payload)}, n.put_many(a["tag"], [(a["blob"], payload)], int(a.get("head", 0)))
+        if op == "put_many":  # frames come in pairs: header, payload
+            items = [(name, data[2 * i].bytes + data[2 * i + 1].bytes) for i, name in enumerate(a["blobs"])]
+            return {"count": len(items)}, n.put_many(a["tag"], items, int(a.get("head", 0)))
         if op == "get":
             raw = n.get(a["tag"], a["blob"])
             return ({"found": False}, []) if raw is None else ({"found": True, "size": len(raw)}, [raw])

@@ -140,6 +140,21 @@ class IOWarpTier:
             self._delete([tag, *[part_name(name, i) for i in range(parts, old_parts)]])
         return size
 
+    def put_many(self, tag: str, items: list[tuple[str, bytes, dict[str, Any] | None]]) -> None:
+        """Store several small blobs (each at most `part_bytes`) in one round trip."""
+        frames: list[bytes] = []
+        for name, payload, metadata in items:
+            if name.startswith(PART_PREFIX) or len(payload) > self.part_bytes:
+                raise StorageError(f"put_many takes small blobs with ordinary names, not {name!r}")
+            digest = payload_digest()
+            digest.update(payload)
+            frames += [pack_stored_header(len(payload), 0, digest.digest(), metadata), payload]
+        names = [name for name, _, _ in items]
+        _, heads = self.request("put_many", {"tag": tag, "blobs": names, "head": STORE_HEADER_BYTES}, frames)
+        stale = [part_name(n, i) for n, h in zip(names, heads) for i in range(peek_part_count(h.bytes))]
+        if stale:  # a small blob replaced a large one: drop the old parts
+            self._delete([tag, *stale])
+
     def _put(self, tag: str, blob: str, frames: list[bytes]) -> bytes:
         """Put one physical blob; returns the header of the blob it replaced, if any."""
         head = STORE_HEADER_BYTES if not blob.startswith(PART_PREFIX) else 0

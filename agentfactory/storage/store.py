@@ -17,6 +17,10 @@ from .cache_tier import CacheTier, Lookup, Stored
 from .iowarp_tier import IOWarpTier
 
 
+ASSIMILATE_BATCH_BLOBS = 64
+ASSIMILATE_BATCH_BYTES = 8 << 20
+
+
 class BlobSource(Protocol):
     """What `assimilate` consumes (agentfactory.uri.SourceBlob fits)."""
 
@@ -87,31 +91,49 @@ class TwoTierStore:
     # -- writes ---------------------------------------------------------------
     @_count_error
     def assimilate(self, sources: Iterable[BlobSource], dst: str) -> StoreResult:
-        """Write-through: each blob to IOWarp first, then to the cache if it fits."""
+        """Write-through: each blob to IOWarp first, then to the cache if it fits.
+
+        Small blobs travel to IOWarp in batches (one bridge round trip, puts in
+        flight together); each batch is in IOWarp before any of it is cached.
+        """
         result = StoreResult("assimilate", tier="both")
         limit = self.cache.max_payload
+        batch: list[tuple[str, bytes, dict[str, Any]]] = []
+        batch_bytes = 0
         for src in sources:
-            cached = False
             if src.size <= limit:
-                payload = b"".join(src.chunks())
-                size = self.iowarp.put_blob(dst, src.name, (payload,), src.metadata)
-                status = self.cache.put(dst, src.name, payload, src.metadata)
-                cached = status is Stored.CACHED
-                if cached:
-                    self.counters.bytes_to_cache += size
-                elif status is Stored.BYPASS:
-                    result.bypassed.append(src.name)
+                batch.append((src.name, b"".join(src.chunks()), src.metadata))
+                batch_bytes += src.size
+                if len(batch) >= ASSIMILATE_BATCH_BLOBS or batch_bytes >= ASSIMILATE_BATCH_BYTES:
+                    self._flush(dst, batch, result)
+                    batch, batch_bytes = [], 0
             else:  # streamed: never held whole in memory, and too big for one item
                 size = self.iowarp.put_blob(dst, src.name, src.chunks(), src.metadata)
                 self.cache.counters.bypasses += 1
                 result.bypassed.append(src.name)
-            self.counters.bytes_to_iowarp += size
-            result.bytes += size
-            result.blobs.append(BlobRef(dst, src.name, cached=cached))
+                self._stored(result, dst, src.name, size, cached=False)
+        self._flush(dst, batch, result)
         self.counters.bypasses += len(result.bypassed)
         if not result.blobs:
             raise NothingStored(f"the source yielded no blob; nothing was stored in {dst!r}")
         return result
+
+    def _flush(self, dst: str, batch: list[tuple[str, bytes, dict[str, Any]]], result: StoreResult) -> None:
+        if not batch:
+            return
+        self.iowarp.put_many(dst, batch)
+        for name, payload, metadata in batch:
+            status = self.cache.put(dst, name, payload, metadata)
+            if status is Stored.CACHED:
+                self.counters.bytes_to_cache += len(payload)
+            elif status is Stored.BYPASS:
+                result.bypassed.append(name)
+            self._stored(result, dst, name, len(payload), cached=status is Stored.CACHED)
+
+    def _stored(self, result: StoreResult, dst: str, name: str, size: int, *, cached: bool) -> None:
+        self.counters.bytes_to_iowarp += size
+        result.bytes += size
+        result.blobs.append(BlobRef(dst, name, cached=cached))
 
     # -- reads ----------------------------------------------------------------
     @_count_error
