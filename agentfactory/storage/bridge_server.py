@@ -69,6 +69,10 @@ class NativeIOWarp:
         return handle
 
     # -- operations ---------------------------------------------------------
+    def put(self, tag: str, blob: str, data: bytes, head_bytes: int = 0) -> bytes:
+        """Replace one blob; returns the first `head_bytes` of the blob it replaced (b"" if none)."""
+        return self.put_many(tag, [(blob, data)], head_bytes)[0]
+
     def put_many(self, tag: str, items: list[tuple[str, bytes]], head_bytes: int) -> list[bytes]:
         """Replace blobs, puts in flight together; returns the first `head_bytes` of each replaced blob."""
         t, tid = self._open(tag)
@@ -172,7 +176,7 @@ class BridgeServer:
             return {"pid": os.getpid(), "time": time.time()}, []
         if op == "put":
             payload = data[0].bytes if len(data) == 1 else b"".join(f.buffer for f in data)
-            return {"size": len(payload)}, n.put_many(a["tag"], [(a["blob"], payload)], int(a.get("head", 0)))
+            return {"size": len(payload)}, [n.put(a["tag"], a["blob"], payload, int(a.get("head", 0)))]
         if op == "put_many":  # frames come in pairs: header, payload
             items = [(name, data[2 * i].bytes + data[2 * i + 1].bytes) for i, name in enumerate(a["blobs"])]
             return {"count": len(items)}, n.put_many(a["tag"], items, int(a.get("head", 0)))
