@@ -30,6 +30,7 @@ from pydantic import BaseModel
 
 from .config import Settings
 from .core.errors import ServiceError, StorageUnavailable
+from .storage.bridge_protocol import PROTOCOL
 from .storage.cache_backends import EmbeddedBackend, MemcachedBackend
 from .storage.cache_tier import CacheTier
 from .storage.iowarp_tier import IOWarpTier
@@ -261,9 +262,11 @@ class Services:
         if self.settings.bridge_endpoint:
             state.bridge = ProcInfo(endpoint=self.settings.bridge_endpoint, started_by_us=False)
             return
-        if state.bridge and _alive(state.bridge.pid, "agentfactory") and self._ping(state.bridge.endpoint):
-            say(f"bridge: attached (pid {state.bridge.pid}, {state.bridge.endpoint})")
-            return
+        if state.bridge and _alive(state.bridge.pid, "agentfactory"):
+            if self._ping(state.bridge.endpoint, protocol=True):
+                say(f"bridge: attached (pid {state.bridge.pid}, {state.bridge.endpoint})")
+                return
+            say(f"bridge: pid {state.bridge.pid} is unresponsive or speaks an older protocol; replacing it")
         if state.bridge:
             _terminate(state.bridge.pid, "agentfactory")
         port = free_port()
@@ -294,13 +297,14 @@ class Services:
             time.sleep(0.5)  # clio_init failed (runtime still starting): a fresh bridge retries
 
     @staticmethod
-    def _ping(endpoint: str | None, timeout_s: float = 2.0) -> bool:
+    def _ping(endpoint: str | None, timeout_s: float = 2.0, *, protocol: bool = False) -> bool:
+        """Is a bridge answering there (and, with `protocol`, speaking ours)?"""
         if not endpoint:
             return False
         tier = IOWarpTier(endpoint, timeout_s=timeout_s)
         try:
-            tier.ping()
-            return True
+            reply = tier.ping()
+            return not protocol or reply.get("protocol") == PROTOCOL
         except StorageUnavailable:
             return False
         finally:

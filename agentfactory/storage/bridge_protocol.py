@@ -10,6 +10,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+# Bumped whenever an op is added or changes: `services up` replaces a running
+# bridge that speaks an older protocol instead of attaching to it.
+PROTOCOL = 2
+
 OK = b"ok"
 ERR = b"err"
 

@@ -27,7 +27,7 @@ from typing import Any
 
 import zmq
 
-from .bridge_protocol import ERR, INTERNAL_TAGS, OK, dumps, loads
+from .bridge_protocol import ERR, INTERNAL_TAGS, OK, PROTOCOL, dumps, loads
 
 log = logging.getLogger("agentfactory.bridge")
 
@@ -173,7 +173,7 @@ class BridgeServer:
     def handle(self, op: str, a: dict[str, Any], data: list[zmq.Frame]) -> tuple[dict[str, Any], list[bytes]]:
         n = self.native
         if op == "ping":
-            return {"pid": os.getpid(), "time": time.time()}, []
+            return {"pid": os.getpid(), "time": time.time(), "protocol": PROTOCOL}, []
         if op == "put":
             payload = data[0].bytes if len(data) == 1 else b"".join(f.buffer for f in data)
             return {"size": len(payload)}, [n.put(a["tag"], a["blob"], payload, int(a.get("head", 0)))]
