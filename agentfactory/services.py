@@ -11,7 +11,6 @@ under /tmp/clio_$USER) are swept afterwards.
 from __future__ import annotations
 
 import fcntl
-import json
 import os
 import random
 import shutil
@@ -403,6 +402,3 @@ class Services:
 def describe(rows: list[ServiceStatus]) -> str:
     return "\n".join(f"{r.name:<10} {r.state:<9} {r.pid or '':>7}  {r.endpoint or ''}  {r.detail}".rstrip() for r in rows)
 
-
-def state_json(state: ServicesState) -> dict[str, Any]:
-    return json.loads(state.model_dump_json())
