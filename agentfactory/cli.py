@@ -71,6 +71,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def _demo(args: argparse.Namespace) -> int:
     import os
+    import shutil
     import tempfile
 
     from .config import Settings
@@ -79,29 +80,29 @@ def _demo(args: argparse.Namespace) -> int:
     from .uri import DataRoots
 
     settings = Settings.from_env()
-    workdir = write_sample_data(Path(tempfile.mkdtemp(prefix="demo-", dir=_ensure(settings.home))))
+    settings.home.mkdir(parents=True, exist_ok=True)
+    workdir = write_sample_data(Path(tempfile.mkdtemp(prefix="demo-", dir=settings.home)))
     session = Session(settings=settings, roots=DataRoots([workdir], cwd=workdir),
                       progress=lambda m: print(m, file=sys.stderr))
-    os.chdir(workdir)
+    previous = Path.cwd()
+    os.chdir(workdir)  # the demo's commands name paths relative to the sample data
+    row = "{:>4}  {:<56} {:<10} {:<10} {:<15} {:<5} {:>7}"
     try:
-        print(f"{'step':>4}  {'command':<56} {'agent':<11} {'action':<10} {'outcome':<8} {'hit':<5} {'reward':>7}")
+        print(row.format("step", "command", "agent", "action", "outcome", "hit", "reward"))
         for command in DEMO_COMMANDS:
             r = session.run(command)
             hit = "" if r.cache_hit is None else ("hit" if r.cache_hit else "miss")
             outcome = "ok" if r.ok else (r.error or "error")
-            print(f"{r.step:>4}  {command:<56} {r.agent:<11} {r.action:<10} {outcome:<8} {hit:<5} {r.reward:>+7.2f}")
+            print(row.format(r.step, command, r.agent, r.action, outcome, hit, f"{r.reward:+.2f}"))
         summary = session.trajectory.summary()
         hit_rate = "n/a" if summary.hit_rate is None else f"{summary.hit_rate:.0%}"
         print(f"\nsteps {summary.steps}   hit rate {hit_rate}   reward total {summary.total_reward:+.2f}   "
               f"errors {summary.errors}")
     finally:
         session.close(stop_services=args.stop_services)
+        os.chdir(previous)
+        shutil.rmtree(workdir, ignore_errors=True)
     return 0
-
-
-def _ensure(path: Path) -> Path:
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 def _blueprints(args: argparse.Namespace) -> int:
