@@ -151,3 +151,16 @@ def test_hdf5_round_trips_to_equal_arrays_with_bounded_memory(services, tag, tmp
         expected = data if data is not None else np.arange(6250 * 4000, dtype=np.float64).reshape(6250, 4000)
         assert value.dtype == expected.dtype and value.shape == expected.shape, name
         np.testing.assert_array_equal(value, expected)
+
+
+def test_python_values_round_trip_as_what_was_put(session, tag):
+    array = np.arange(12, dtype=np.int16).reshape(3, 4)
+    for blob, value in {"arr": array, "txt": "grüße", "raw": b"\x00\x01"}.items():
+        record = session.put(tag, blob, value, source=blob)
+        assert (record.ok, record.agent, record.action, record.reward) == (True, "manual", "assimilate", 0.10)
+    got = session.run(f"get arr from {tag}").value()
+    assert got.dtype == array.dtype and np.array_equal(got, array)
+    assert session.run(f"get txt from {tag}").value() == "grüße"
+    assert session.run(f"get raw from {tag}").value() == b"\x00\x01"
+    with pytest.raises(TypeError, match="pickled|cannot store"):
+        session.put(tag, "obj", object())

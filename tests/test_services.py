@@ -11,7 +11,7 @@ import psutil
 import pytest
 
 from agentfactory.config import Settings
-from agentfactory.services import Services, runtime_dir
+from agentfactory.services import Services, _terminate, runtime_dir
 
 pytestmark = pytest.mark.services
 
@@ -73,3 +73,32 @@ def test_embedded_fallback_says_so_in_status(tmp_path):
         assert store.cache.kind == "embedded"
     finally:
         svc.down()
+
+
+def test_a_bridge_speaking_an_older_protocol_is_replaced_not_attached(services, services_state):
+    """A long-running bridge from an older install must not serve ops it does not know."""
+    old = subprocess.Popen([sys.executable, "-c", OLD_BRIDGE], stdout=subprocess.PIPE, text=True)
+    state = services_state.model_copy(deep=True)
+    try:
+        state.bridge.pid, state.bridge.endpoint = old.pid, old.stdout.readline().strip()
+        services._save(state)  # as if `services up` had started the old bridge
+        new = services.up().bridge
+        assert new.pid != old.pid and services._ping(new.endpoint, protocol=True)
+        assert old.wait(10) is not None  # the old one was stopped, by its PID
+        _terminate(new.pid, "agentfactory")
+    finally:
+        if old.poll() is None:
+            old.kill()
+        services._save(services_state)  # the session's own bridge was never touched
+
+
+# A stand-in for an old bridge: answers ping without a protocol number. The
+# "agentfactory" in its command line is what services check before stopping a PID.
+OLD_BRIDGE = """
+import sys, zmq  # agentfactory old bridge stand-in
+s = zmq.Context().socket(zmq.ROUTER); s.bind("tcp://127.0.0.1:*")
+print(s.getsockopt_string(zmq.LAST_ENDPOINT), flush=True)
+while True:
+    f = s.recv_multipart(); cut = next(i for i, x in enumerate(f) if not x) + 1
+    s.send_multipart([*f[:cut], b"ok", b'{"pid": 1}'])
+"""
