@@ -8,6 +8,8 @@ tag that does not exist, a source that yielded nothing), never a success.
 
 from __future__ import annotations
 
+import functools
+
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
@@ -71,22 +73,25 @@ class StoreCounters:
         return asdict(self)
 
 
+def _count_error(fn: Callable[..., StoreResult]) -> Callable[..., StoreResult]:
+    """Every failed operation counts in `counters.errors`, whatever raised it."""
+
+    @functools.wraps(fn)
+    def wrapper(self: "TwoTierStore", *args: Any, **kwargs: Any) -> StoreResult:
+        try:
+            return fn(self, *args, **kwargs)
+        except Exception:
+            self.counters.errors += 1
+            raise
+
+    return wrapper
+
+
 class TwoTierStore:
     def __init__(self, cache: CacheTier, iowarp: IOWarpTier) -> None:
         self.cache = cache
         self.iowarp = iowarp
         self.counters = StoreCounters()
-
-    def _count_error(fn: Callable) -> Callable:  # type: ignore[misc]  # decorator used in-class
-        def wrapper(self: "TwoTierStore", *args: Any, **kwargs: Any) -> Any:
-            try:
-                return fn(self, *args, **kwargs)
-            except Exception:
-                self.counters.errors += 1
-                raise
-
-        wrapper.__name__, wrapper.__doc__ = fn.__name__, fn.__doc__
-        return wrapper
 
     # -- writes ---------------------------------------------------------------
     @_count_error
