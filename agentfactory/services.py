@@ -122,6 +122,13 @@ def _terminate(pid: int | None, name_hint: str, timeout_s: float = 10.0) -> bool
     return True
 
 
+def _spawn(cmd: list[str], log: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
+    """A service in its own session (it outlives this process), output appended to `log`."""
+    with open(log, "ab") as out:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                start_new_session=True)
+
+
 def clio_run_path() -> str:
     found = shutil.which("clio_run") or str(Path(sys.executable).with_name("clio_run"))
     if not Path(found).exists():
@@ -205,8 +212,7 @@ class Services:
                "-I", f"{s.memcached_item_limit_mb}m", "-c", "1024", "-t", "2"]
         if os.geteuid() == 0:
             cmd += ["-u", "root"]  # memcached refuses to run as root without -u
-        log = open(self.home / "memcached.log", "ab")
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+        proc = _spawn(cmd, self.home / "memcached.log")
         if not _wait_port(port, time.monotonic() + 10):
             proc.kill()
             raise ServiceError(f"memcached did not listen on 127.0.0.1:{port}", hint=f"see {self.home / 'memcached.log'}")
@@ -249,10 +255,8 @@ class Services:
             self._sweep_runtime_leftovers(state.runtime)
         port = free_runtime_port()
         self.write_runtime_config(port)
-        log = open(self.home / "iowarp.log", "ab")
         # clio_run execs the native binary, so this PID is the runtime's
-        proc = subprocess.Popen([clio_run_path(), "start"], env=self.runtime_env(), stdout=log,
-                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+        proc = _spawn([clio_run_path(), "start"], self.home / "iowarp.log", env=self.runtime_env())
         state.runtime = ProcInfo(pid=proc.pid, port=port)
         state.bridge = None  # a bridge of an old runtime is useless
         say(f"iowarp: started clio_run (pid {proc.pid}, port {port})")
@@ -275,11 +279,7 @@ class Services:
         while True:
             env = self.runtime_env()
             env["CLIO_WAIT_SERVER"] = "5"
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "agentfactory.cli", "bridge", "--endpoint", endpoint],
-                env=env, stdout=open(log_path, "ab"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
+            proc = _spawn([sys.executable, "-m", "agentfactory.cli", "bridge", "--endpoint", endpoint], log_path, env=env)
             while proc.poll() is None and time.monotonic() < deadline:
                 if self._ping(endpoint, timeout_s=0.5):
                     state.bridge = ProcInfo(pid=proc.pid, port=port, endpoint=endpoint)
