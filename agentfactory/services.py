@@ -258,7 +258,9 @@ class Services:
         # clio_run execs the native binary, so this PID is the runtime's
         proc = _spawn([clio_run_path(), "start"], self.home / "iowarp.log", env=self.runtime_env())
         state.runtime = ProcInfo(pid=proc.pid, port=port)
-        state.bridge = None  # a bridge of an old runtime is useless
+        if state.bridge and state.bridge.started_by_us:  # a bridge of the old runtime is useless
+            _terminate(state.bridge.pid, "agentfactory")
+        state.bridge = None
         say(f"iowarp: started clio_run (pid {proc.pid}, port {port})")
 
     def _up_bridge(self, state: ServicesState, say: Progress) -> None:

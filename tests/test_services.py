@@ -102,3 +102,20 @@ while True:
     f = s.recv_multipart(); cut = next(i for i, x in enumerate(f) if not x) + 1
     s.send_multipart([*f[:cut], b"ok", b'{"pid": 1}'])
 """
+
+
+def test_up_after_a_runtime_crash_restarts_runtime_and_bridge(tmp_path):
+    svc = Services(Settings(home=tmp_path / "crash", cache_mode="memcached"))
+    try:
+        before = svc.up()
+        psutil.Process(before.runtime.pid).kill()
+        after = svc.up()
+        assert after.runtime.pid != before.runtime.pid and after.bridge.pid != before.bridge.pid
+        assert after.memcached.pid == before.memcached.pid  # what still ran is kept
+        assert not psutil.pid_exists(before.bridge.pid) or psutil.Process(before.bridge.pid).status() == "zombie"
+        store = svc.open_store()
+        store.assimilate([type("B", (), {"name": "x", "size": 1, "metadata": {}, "chunks": lambda self: iter([b"x"])})()],
+                         "after_crash")
+        assert store.retrieve("after_crash", "x").data == b"x"
+    finally:
+        svc.down()
