@@ -52,7 +52,8 @@ def format_step(record: StepRecord) -> str:
         return f"{head}\n    {record.error}: {record.message}"
     obs = record.observation
     if obs and obs.blobs and record.action != "retrieve":
-        names = ", ".join(f"{b.tag}/{b.blob}" for b in obs.blobs[:10])
+        names = ", ".join(f"{b.tag}/{b.blob}" + (f" ({b.score:.2f})" if b.score is not None else "")
+                          for b in obs.blobs[:10])
         more = f" (+{len(obs.blobs) - 10} more)" if len(obs.blobs) > 10 else ""
         return f"{head}\n    {len(obs.blobs)} blob(s): {names}{more}"
     if obs and obs.data is not None:
@@ -66,7 +67,8 @@ def run_prompt(session: Session, *, json_lines: bool = False, stdin: TextIO | No
     out = stdout or sys.stdout
     interactive = stdin.isatty() and not json_lines
     if interactive:
-        print(f"agentfactory: {session.agent_blueprint} ({session.backend or 'blueprint'} backend). "
+        backend = session.backend or session.registry.get(session.agent_blueprint).backend
+        print(f"agentfactory: {session.agent_blueprint} ({backend} backend). "
               "Type help for commands, quit to leave.", file=out)
     while True:
         if interactive:
@@ -99,4 +101,6 @@ def run_prompt(session: Session, *, json_lines: bool = False, stdin: TextIO | No
             print(json.dumps(step_json(session, record), default=str) if json_lines else format_step(record),
                   file=out, flush=True)
     session.close()
+    if interactive:
+        print("services keep running for the next session; `agentfactory services down` stops them", file=out)
     return 0
