@@ -18,7 +18,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,7 @@ from .storage.iowarp_tier import IOWarpTier
 from .storage.store import TwoTierStore
 
 Progress = Callable[[str], None]
+SERVICE_NAMES = ("bridge", "runtime", "memcached")  # the order they are stopped in
 
 
 class ProcInfo(BaseModel):
@@ -312,27 +313,50 @@ class Services:
             tier.close()
 
     # -- down ---------------------------------------------------------------------
-    def down(self, progress: Progress | None = None) -> list[str]:
-        """Stop what we started, by PID, and sweep the runtime's leftovers."""
+    def down(self, progress: Progress | None = None, *, only: Iterable[str] | None = None) -> list[str]:
+        """Stop what we started, by PID, and sweep the runtime's leftovers.
+
+        `only` names a subset (memcached, runtime, bridge), e.g. the services one
+        kernel or benchmark started while others were already running.
+        """
         say = progress or (lambda _msg: None)
+        wanted = set(only) if only is not None else set(SERVICE_NAMES)
+        unknown = wanted - set(SERVICE_NAMES)
+        if unknown:
+            raise ServiceError(f"unknown service {', '.join(sorted(unknown))}", hint=f"use {', '.join(SERVICE_NAMES)}")
         stopped: list[str] = []
         with self._locked():
             state = self.load_state()
             if state is None:
                 return stopped
-            if state.bridge and state.bridge.started_by_us and _terminate(state.bridge.pid, "agentfactory"):
+            bridge, runtime, memcached = (getattr(state, n) if n in wanted else None for n in SERVICE_NAMES)
+            if bridge and bridge.started_by_us and _terminate(bridge.pid, "agentfactory"):
                 stopped.append("bridge")
-                say(f"bridge: stopped (pid {state.bridge.pid})")
-            if state.runtime and state.runtime.started_by_us:
-                if self._stop_runtime(state.runtime):
+                say(f"bridge: stopped (pid {bridge.pid})")
+            if runtime and runtime.started_by_us:
+                if self._stop_runtime(runtime):
                     stopped.append("iowarp")
-                    say(f"iowarp: stopped (pid {state.runtime.pid})")
-                self._sweep_runtime_leftovers(state.runtime)
-            if state.memcached and state.memcached.started_by_us and _terminate(state.memcached.pid, "memcached"):
+                    say(f"iowarp: stopped (pid {runtime.pid})")
+                self._sweep_runtime_leftovers(runtime)
+            if memcached and memcached.started_by_us and _terminate(memcached.pid, "memcached"):
                 stopped.append("memcached")
-                say(f"memcached: stopped (pid {state.memcached.pid})")
-            self.state_file.unlink(missing_ok=True)
+                say(f"memcached: stopped (pid {memcached.pid})")
+            for name in wanted:
+                setattr(state, name, None)
+            if state.bridge or state.runtime or state.memcached:
+                self._save(state)
+            else:
+                self.state_file.unlink(missing_ok=True)
         return stopped
+
+    def running(self) -> dict[str, int]:
+        """PIDs of the services of this home that are alive now (for "who started what")."""
+        state = self.load_state()
+        hints = {"bridge": "agentfactory", "runtime": "clio_run", "memcached": "memcached"}
+        return {
+            name: info.pid for name in SERVICE_NAMES
+            if state and (info := getattr(state, name)) and _alive(info.pid, hints[name])
+        }
 
     def _stop_runtime(self, info: ProcInfo) -> bool:
         if not _alive(info.pid, "clio_run"):

@@ -475,8 +475,11 @@ class AgentMagics(Magics):
             session.close(stop_services=False)  # the session (and its trajectory) stays; its store reopens on use
             self._services_checked = False
             self.started_here = set()
-            if started or force:
+            if force:
                 session.services.down(progress=self._say)
+            elif started:  # only what this kernel started; status names the runtime "iowarp"
+                session.services.down(progress=self._say,
+                                      only=["runtime" if n == "iowarp" else n for n in started])
             else:
                 self._say("services left running: they were already up when this kernel attached "
                           "(%iowarp services down --force stops them)")

@@ -108,6 +108,7 @@ def test_up_after_a_runtime_crash_restarts_runtime_and_bridge(tmp_path):
     svc = Services(Settings(home=tmp_path / "crash", cache_mode="memcached"))
     try:
         before = svc.up()
+        assert set(svc.running()) == {"bridge", "runtime", "memcached"}
         psutil.Process(before.runtime.pid).kill()
         after = svc.up()
         assert after.runtime.pid != before.runtime.pid and after.bridge.pid != before.bridge.pid
@@ -117,5 +118,9 @@ def test_up_after_a_runtime_crash_restarts_runtime_and_bridge(tmp_path):
         store.assimilate([type("B", (), {"name": "x", "size": 1, "metadata": {}, "chunks": lambda self: iter([b"x"])})()],
                          "after_crash")
         assert store.retrieve("after_crash", "x").data == b"x"
+        # stopping a subset leaves the rest running and recorded
+        assert svc.down(only=["memcached"]) == ["memcached"]
+        assert set(svc.running()) == {"bridge", "runtime"}
     finally:
         svc.down()
+    assert svc.running() == {}

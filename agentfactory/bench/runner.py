@@ -18,10 +18,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from ..services import SERVICE_NAMES
 from .cases import CASES, Context, MemBlob
 from .timing import CaseResult, Plan, fmt_seconds, perf, render_table
 
-SERVICE_NAMES = ("memcached", "runtime", "bridge")
 
 
 def default_home() -> Path:
@@ -71,15 +71,7 @@ class BenchServices:
         self.state: Any = None
 
     def up(self) -> Any:
-        from ..services import _alive
-
-        hints = {"memcached": "memcached", "runtime": "clio_run", "bridge": "agentfactory"}
-        before = self.services.load_state()
-        running = {
-            name: getattr(before, name).pid
-            for name in SERVICE_NAMES
-            if before and getattr(before, name) and _alive(getattr(before, name).pid, hints[name])
-        }
+        running = self.services.running()
         try:
             self.state = self.services.up(progress=self.say)
         finally:
@@ -93,26 +85,13 @@ class BenchServices:
         return self.state
 
     def down(self) -> None:
-        """Stop what this bench started: everything at once, or one by one if some was there already."""
+        """Stop what this bench started; services that were up before it stay up."""
         if not self.started:
             if self.state is not None:
                 self.say("services: left running (they were up before the bench)")
             return
-        from ..services import _terminate
-
-        svc, state = self.services, self.state
-        if set(self.started) == {n for n in SERVICE_NAMES if getattr(state, n) and getattr(state, n).pid}:
-            svc.down(progress=self.say)
-        else:
-            with svc._locked():
-                if "bridge" in self.started:
-                    _terminate(state.bridge.pid, "agentfactory")
-                if "runtime" in self.started:
-                    svc._stop_runtime(state.runtime)
-                    svc._sweep_runtime_leftovers(state.runtime)
-                if "memcached" in self.started:
-                    _terminate(state.memcached.pid, "memcached")
-            self.say(f"services: stopped {', '.join(self.started)} (started by the bench)")
+        svc = self.services
+        svc.down(progress=self.say, only=self.started)
         if self.private and "runtime" in self.started:
             # the runtime persists its disk tier and BM25 index (hundreds of MB after
             # a run); in the bench's own home that is only benchmark data: drop it
