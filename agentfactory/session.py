@@ -129,17 +129,16 @@ class Session:
         return self._store
 
     def _store_for(self, bp: Blueprint) -> TwoTierStore:
-        """An agent keeps its own endpoints when its blueprint names them."""
-        if not bp.store.memcached and not bp.store.bridge:
+        """An agent keeps its own endpoints and cache TTL when its blueprint names them."""
+        mc, bridge, ttl = bp.store.memcached, bp.store.bridge, bp.cache.ttl_s
+        if not mc and not bridge and ttl == self.settings.cache_ttl_s:
             return self.store
-        key = (tuple(bp.store.memcached or ()), bp.store.bridge)
+        key = (tuple(mc or ()), bridge, ttl)
         if key not in self._stores:
             default = self.store
-            cache = CacheTier(MemcachedBackend(list(bp.store.memcached)), ttl_s=bp.cache.ttl_s) if bp.store.memcached \
-                else default.cache
-            iowarp = IOWarpTier(bp.store.bridge, timeout_s=self.settings.iowarp_timeout_s) if bp.store.bridge \
-                else default.iowarp
-            self._stores[key] = TwoTierStore(cache, iowarp)
+            backend = MemcachedBackend(list(mc)) if mc else default.cache.backend
+            iowarp = IOWarpTier(bridge, timeout_s=self.settings.iowarp_timeout_s) if bridge else default.iowarp
+            self._stores[key] = TwoTierStore(CacheTier(backend, ttl_s=ttl), iowarp)
         return self._stores[key]
 
     def _env_for(self, bp: Blueprint) -> IOWarpEnv:

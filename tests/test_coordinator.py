@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import anthropic
@@ -107,3 +108,33 @@ def test_a_recorded_cassette_replays_to_an_identical_trajectory(services, regist
     assert len(calls) == 3
     with pytest.raises(AgentFactoryError, match="no cassette entry"):
         Session(registry=registry, router=ClaudeRouter(cassette=Cassette(tape, mode="replay"))).route("an unseen one")
+
+
+@pytest.mark.services
+def test_an_agent_keeps_its_own_endpoints_and_ttl_from_its_blueprint(services, registry, tmp_path, tag,
+                                                                      private_memcached, monkeypatch):
+    from pymemcache.client.base import Client
+
+    _, server = private_memcached
+    (tmp_path / "blueprints").mkdir()
+    (tmp_path / "blueprints" / "edge_agent.yaml").write_text(
+        f"name: edge_agent\ndescription: Reads through its own memcached.\ntype: retriever\n"
+        f"store: {{memcached: ['{server}']}}\n")
+    (tmp_path / "blueprints" / "brief_agent.yaml").write_text(
+        "name: brief_agent\ndescription: Caches for one second.\ntype: retriever\ncache: {ttl_s: 1}\n")
+    write_sample_data(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    opts = dict(registry=registry, settings=services.settings, services=services, roots=DataRoots([tmp_path], cwd=tmp_path))
+    Session(**opts).run(f"load file::data/sample_docs/notes.txt into {tag}")  # cached in the managed memcached
+
+    edge = Session(agent="edge_agent", **opts)
+    assert [edge.run(f"get notes.txt from {tag}").cache_hit for _ in range(2)] == [False, True]
+    host, port = server.split(":")
+    key = edge._store_for(registry.get("edge_agent")).cache.key(tag, "notes.txt")
+    assert Client((host, int(port))).get(key) is not None  # the entry lives in the agent's own memcached
+
+    brief = Session(agent="brief_agent", **opts)
+    brief.run(f"prune notes.txt from {tag}")
+    assert [brief.run(f"get notes.txt from {tag}").cache_hit for _ in range(2)] == [False, True]
+    time.sleep(2.1)
+    assert brief.run(f"get notes.txt from {tag}").cache_hit is False  # expired after its TTL
