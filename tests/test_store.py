@@ -227,3 +227,13 @@ def test_snapshot_counts_blobs_and_bytes_per_tier(store, tag, blob_factory):
     assert (row["iowarp_blobs"], row["cached_blobs"]) == (2, 1)
     assert 4000 <= row["iowarp_bytes"] < 4200  # payloads plus two small headers
     assert 1000 <= row["cached_bytes"] < 1100
+
+
+def test_the_query_view_moves_no_payload(store, tag, blob_factory):
+    """A dashboard refreshing `query`/`snapshot` must not pull every cached value each time."""
+    store.assimilate([blob_factory(f"big{i}", os.urandom(512 << 10)) for i in range(8)], tag)
+    mc = raw_client(store)
+    sent = int(mc.stats()[b"bytes_written"])
+    assert len(store.query(tag).blobs) == 8
+    assert store.snapshot(tag)[0]["cached_blobs"] == 8
+    assert int(mc.stats()[b"bytes_written"]) - sent < 64 << 10  # not 2 x 4 MiB of values

@@ -25,7 +25,8 @@ class CacheBackend(Protocol):
     item_limit: int
 
     def get_many(self, keys: list[str]) -> dict[str, bytes]: ...
-    def set(self, key: str, value: bytes, ttl: int) -> None: ...
+    def present(self, keys: list[str]) -> dict[str, int]: ...
+    def set(self, key: str, value: bytes, ttl: int, flags: int = 0) -> None: ...
     def add(self, key: str, value: bytes, ttl: int) -> bool: ...
     def delete(self, key: str) -> bool: ...
     def stats(self) -> dict[str, Any]: ...
@@ -64,8 +65,29 @@ class MemcachedBackend:
     def get_many(self, keys: list[str]) -> dict[str, bytes]:
         return self._client.get_many(keys)
 
-    def set(self, key: str, value: bytes, ttl: int) -> None:
-        self._client.set(key, value, expire=ttl, noreply=False)
+    def present(self, keys: list[str]) -> dict[str, int]:
+        """Which keys exist, with their client flags, without moving any value.
+
+        memcached's meta get (`mg KEY f`) answers `HD f<flags>` or `EN`; the
+        commands of one node go in one round trip, closed by a meta no-op.
+        """
+        by_node: dict[int, tuple[Client, list[str]]] = {}
+        for key in keys:
+            node = self._client._get_client(key) if isinstance(self._client, HashClient) else self._client
+            if node is not None:
+                by_node.setdefault(id(node), (node, []))[1].append(key)
+        found: dict[str, int] = {}
+        for node, node_keys in by_node.values():
+            command = "".join(f"mg {k} f\r\n" for k in node_keys) + "mn"
+            lines = node.raw_command(command, end_tokens="MN\r\n").split(b"\r\n")
+            for key, line in zip(node_keys, lines):
+                if line.startswith(b"HD"):
+                    flag = next((t[1:] for t in line.split()[1:] if t.startswith(b"f")), b"0")
+                    found[key] = int(flag)
+        return found
+
+    def set(self, key: str, value: bytes, ttl: int, flags: int = 0) -> None:
+        self._client.set(key, value, expire=ttl, noreply=False, flags=flags)
 
     def add(self, key: str, value: bytes, ttl: int) -> bool:
         return bool(self._client.add(key, value, expire=ttl, noreply=False))
@@ -96,6 +118,7 @@ class EmbeddedBackend:
         self.capacity_bytes = capacity_bytes
         self.item_limit = item_limit
         self._items: OrderedDict[str, tuple[bytes, float]] = OrderedDict()
+        self._flags: dict[str, int] = {}
         self._bytes = 0
         self._evictions = 0
         self._lock = threading.Lock()
@@ -113,6 +136,7 @@ class EmbeddedBackend:
 
     def _drop(self, key: str) -> None:
         value, _ = self._items.pop(key)
+        self._flags.pop(key, None)
         self._bytes -= len(value) + len(key)
 
     def get_many(self, keys: list[str]) -> dict[str, bytes]:
@@ -121,13 +145,21 @@ class EmbeddedBackend:
             found = {k: self._live(k, now) for k in keys}
         return {k: v for k, v in found.items() if v is not None}
 
-    def set(self, key: str, value: bytes, ttl: int) -> None:
+    def present(self, keys: list[str]) -> dict[str, int]:
+        now = time.monotonic()
+        with self._lock:
+            # a presence check must not refresh recency, as memcached's `mg` without flags does not
+            return {k: self._flags.get(k, 0) for k in keys
+                    if k in self._items and not (self._items[k][1] and self._items[k][1] <= now)}
+
+    def set(self, key: str, value: bytes, ttl: int, flags: int = 0) -> None:
         if len(value) > self.item_limit:
             raise ValueError("object too large for cache")
         with self._lock:
             if key in self._items:
                 self._drop(key)
             self._items[key] = (value, time.monotonic() + ttl if ttl else 0.0)
+            self._flags[key] = flags
             self._bytes += len(value) + len(key)
             while self._bytes > self.capacity_bytes and self._items:
                 self._drop(next(iter(self._items)))

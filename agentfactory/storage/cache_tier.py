@@ -32,7 +32,6 @@ from .framing import (
     CACHE_HEADER_BYTES,
     CacheEntry,
     CorruptEntry,
-    cache_value_gen,
     name_hash,
     pack_cache_value,
     unpack_cache_value,
@@ -41,6 +40,7 @@ from .framing import (
 # memcached's item limit counts the key and ~50 bytes of item header too
 _ITEM_OVERHEAD = 320
 _BACKEND_ERRORS = (MemcacheError, OSError, ValueError)
+_FLAG_MASK = 0xFFFFFFFF  # memcached client flags are 32 bits
 
 
 class Lookup(str, Enum):
@@ -201,11 +201,14 @@ class CacheTier:
         if not self._available():
             return Stored.ERROR
         try:
-            value = pack_cache_value(self._current_gen(tag), name_hash(tag, blob), payload, metadata)
+            gen = self._current_gen(tag)
+            value = pack_cache_value(gen, name_hash(tag, blob), payload, metadata)
             if len(value) > self.backend.item_limit - _ITEM_OVERHEAD:  # metadata tipped it over
                 self.counters.bypasses += 1
                 return Stored.BYPASS
-            self.backend.set(self.key(tag, blob), value, self.ttl_s)
+            # the token's low 32 bits ride in the item's flags, so `cached` can check an
+            # entry's generation without fetching its value
+            self.backend.set(self.key(tag, blob), value, self.ttl_s, gen & _FLAG_MASK)
         except MemcacheError as exc:
             if "too large" in str(exc):
                 self.counters.bypasses += 1
@@ -233,21 +236,26 @@ class CacheTier:
         self.counters.evictions_requested += len(blobs)
         return evicted
 
-    def cached(self, tag: str, blobs: list[str], *, batch: int = 64) -> list[str]:
-        """Which of `blobs` have a valid entry in the cache right now."""
+    def cached(self, tag: str, blobs: list[str], *, batch: int = 256) -> list[str]:
+        """Which of `blobs` have an entry of the tag's current generation in the cache now.
+
+        Presence and generation come from item flags (memcached meta get), so a
+        view over large cached blobs moves no payload. A retrieve still checks
+        the full 64-bit token and the checksum before serving anything.
+        """
         if not blobs or not self._available():
             return []
-        gkey = self.gen_key(tag)
         present: list[str] = []
         try:
+            gkey = self.gen_key(tag)
+            gen = self._decode_gen(self.backend.get_many([gkey]).get(gkey))
+            if gen is None:
+                return []
+            flag = gen & _FLAG_MASK
             for start in range(0, len(blobs), batch):
-                names = blobs[start : start + batch]
-                keys = {self.key(tag, b): b for b in names}
-                found = self.backend.get_many([*keys, gkey])
-                gen = self._decode_gen(found.get(gkey))
-                if gen is None:
-                    return []
-                present.extend(b for k, b in keys.items() if k in found and cache_value_gen(found[k]) == gen)
+                keys = {self.key(tag, b): b for b in blobs[start : start + batch]}
+                found = self.backend.present(list(keys))
+                present.extend(b for k, b in keys.items() if found.get(k) == flag)
         except _BACKEND_ERRORS as exc:
             self._failed(exc)
         return present

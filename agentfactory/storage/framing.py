@@ -103,13 +103,6 @@ def unpack_cache_value(raw: bytes, nhash: int) -> CacheEntry:
     return CacheEntry(gen, payload, metadata)
 
 
-def cache_value_gen(raw: bytes) -> int | None:
-    """The generation token of a cache value without verifying the payload (for views)."""
-    if len(raw) < CACHE_HEADER_BYTES or raw[:4] != CACHE_MAGIC:
-        return None
-    return _CACHE.unpack_from(raw)[3]
-
-
 def peek_part_count(raw: bytes) -> int:
     """How many parts an IOWarp manifest names, from its fixed header alone."""
     if len(raw) < STORE_HEADER_BYTES or raw[:4] != STORE_MAGIC:
