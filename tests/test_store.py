@@ -237,3 +237,29 @@ def test_the_query_view_moves_no_payload(store, tag, blob_factory):
     assert len(store.query(tag).blobs) == 8
     assert store.snapshot(tag)[0]["cached_blobs"] == 8
     assert int(mc.stats()[b"bytes_written"]) - sent < 64 << 10  # not 2 x 4 MiB of values
+
+
+def test_several_memcached_nodes_through_hashclient(store, tag, blob_factory, private_memcached, tmp_path):
+    """Keys spread over two real nodes; views, reads, prunes and destroys see all of them."""
+    _, first = private_memcached
+    port = free_port()
+    cmd = ["memcached", "-l", "127.0.0.1", "-p", str(port), "-U", "0", "-m", "64"] + (["-u", "root"] if os.geteuid() == 0 else [])
+    second = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(0.3)
+        s = TwoTierStore(CacheTier(MemcachedBackend([first, f"127.0.0.1:{port}"])), store.iowarp)
+        names = [f"n{i}" for i in range(40)]
+        s.assimilate([blob_factory(n, n.encode()) for n in names], tag)
+        assert sorted(r.blob for r in s.query(tag).blobs) == sorted(names)
+        per_node = [int(Client(("127.0.0.1", int(srv.split(":")[1]))).stats()[b"curr_items"])
+                    for srv in (first, f"127.0.0.1:{port}")]
+        assert all(count > 5 for count in per_node), per_node  # both nodes hold entries
+        assert all(s.retrieve(tag, n).cache_hit for n in names)
+        s.prune(tag, names[:10])
+        assert len(s.query(tag).blobs) == 30
+        s.destroy([tag])
+        with pytest.raises(BlobNotFound):
+            s.retrieve(tag, "n20")
+    finally:
+        second.kill()
+        second.wait()
