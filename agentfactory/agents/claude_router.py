@@ -181,14 +181,7 @@ class ClaudeRouter(LLMRouter):
                     },
                 ]
                 continue
-            return RouteDecision(
-                agent=card.name,
-                action=action,
-                backend=self.backend,
-                latency_ms=(time.perf_counter() - started) * 1000.0,
-                tokens=tokens,
-                attempts=attempt,
-            )
+            return self._decision(card, action, started, tokens, attempt)
         assert problem is not None
         # Which agent is a routing question; a malformed action is the backend failing.
         error = RoutingError if isinstance(problem, RoutingError) else BackendError

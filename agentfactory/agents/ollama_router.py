@@ -119,14 +119,7 @@ class OllamaRouter(LLMRouter):
             except (RoutingError, InvalidAction) as exc:
                 problem = exc
             else:
-                return RouteDecision(
-                    agent=card.name,
-                    action=action,
-                    backend=self.backend,
-                    latency_ms=(time.perf_counter() - started) * 1000.0,
-                    tokens=tokens,
-                    attempts=attempt,
-                )
+                return self._decision(card, action, started, tokens, attempt)
             messages += [
                 {"role": "assistant", "content": content},
                 {

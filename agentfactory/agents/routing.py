@@ -10,6 +10,7 @@ does not declare.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
@@ -86,6 +87,11 @@ class LLMRouter:
 
     def _route_live(self, command: str, cards: list[AgentCard]) -> RouteDecision:
         raise NotImplementedError
+
+    def _decision(self, card: AgentCard, action: Action, started: float, tokens: int | None,
+                  attempt: int) -> RouteDecision:
+        return RouteDecision(agent=card.name, action=action, backend=self.backend, tokens=tokens,
+                             latency_ms=(time.perf_counter() - started) * 1000.0, attempts=attempt)
 
 
 def check_agents(agents: Sequence[AgentCard]) -> list[AgentCard]:

@@ -115,20 +115,19 @@ class CaseResult:
     extra: dict[str, Any] = field(default_factory=dict)
     skipped: str | None = None
 
-    @property
-    def ratio(self) -> float:
-        ours, base = self.ours.median, self.baseline.median
+    def _ratio(self, ours: float, base: float) -> float:
         if not (ours > 0 and base > 0):
             return math.nan
         return base / ours if self.kind == "throughput" else ours / base
 
     @property
+    def ratio(self) -> float:
+        return self._ratio(self.ours.median, self.baseline.median)
+
+    @property
     def ratio_of_mins(self) -> float:
         """The same ratio from the fastest rounds: the least disturbed estimate on a busy machine."""
-        ours, base = self.ours.min, self.baseline.min
-        if not (ours > 0 and base > 0):
-            return math.nan
-        return base / ours if self.kind == "throughput" else ours / base
+        return self._ratio(self.ours.min, self.baseline.min)
 
     @property
     def met(self) -> bool | None:

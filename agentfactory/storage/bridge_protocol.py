@@ -17,7 +17,6 @@ PROTOCOL = 2
 OK = b"ok"
 ERR = b"err"
 
-OPS = ("ping", "put", "put_many", "get", "stat", "tags", "blobs", "sizes", "delete", "delete_tag", "search")
 
 # Tags the runtime keeps for itself (clio-fs); never shown to users.
 INTERNAL_TAGS = frozenset({"_clio_fs_sys", "_clio_xattr_store", "/"})

@@ -54,7 +54,6 @@ class StoreResult:
     metadata: dict[str, Any] | None = None
     bypassed: list[str] = field(default_factory=list)
     healed: bool = False
-    lookup: str | None = None
 
 
 @dataclass(slots=True)
@@ -150,7 +149,7 @@ class TwoTierStore:
             self.counters.bytes_from_cache += len(entry.payload)
             return StoreResult(
                 "retrieve", tier="cache", blobs=[BlobRef(tag, blob, True)], bytes=len(entry.payload),
-                cache_hit=True, data=entry.payload, metadata=entry.metadata, lookup=lookup.value,
+                cache_hit=True, data=entry.payload, metadata=entry.metadata,
             )
         self.counters.misses += 1
         stored = self.iowarp.get_blob(tag, blob)
@@ -161,7 +160,7 @@ class TwoTierStore:
         self.counters.bypasses += status is Stored.BYPASS
         return StoreResult(
             "retrieve", tier="iowarp", blobs=[BlobRef(tag, blob, status is Stored.CACHED)], bytes=len(stored.data),
-            cache_hit=False, data=stored.data, metadata=stored.metadata, healed=healed, lookup=lookup.value,
+            cache_hit=False, data=stored.data, metadata=stored.metadata, healed=healed,
             bypassed=[blob] if status is Stored.BYPASS else [],
         )
 
