@@ -70,9 +70,8 @@ def blob_factory():
     return Blob
 
 
-@pytest.fixture
-def private_memcached() -> Iterator[tuple[subprocess.Popen, str]]:
-    """A memcached of the test's own, for tests that kill it."""
+def start_memcached() -> tuple[subprocess.Popen, str]:
+    """A memcached of the test's own on a free loopback port, listening when this returns."""
     port = free_port()
     cmd = ["memcached", "-l", "127.0.0.1", "-p", str(port), "-U", "0", "-m", "64"]
     if os.geteuid() == 0:
@@ -84,7 +83,14 @@ def private_memcached() -> Iterator[tuple[subprocess.Popen, str]]:
             if s.connect_ex(("127.0.0.1", port)) == 0:
                 break
         time.sleep(0.05)
-    yield proc, f"127.0.0.1:{port}"
+    return proc, f"127.0.0.1:{port}"
+
+
+@pytest.fixture
+def private_memcached() -> Iterator[tuple[subprocess.Popen, str]]:
+    """A memcached of the test's own, for tests that kill it."""
+    proc, server = start_memcached()
+    yield proc, server
     if proc.poll() is None:
         proc.kill()
     proc.wait()

@@ -17,6 +17,8 @@ from agentfactory.storage.cache_tier import CacheTier
 from agentfactory.storage.iowarp_tier import IOWarpTier
 from agentfactory.storage.store import TwoTierStore
 
+from conftest import start_memcached
+
 pytestmark = pytest.mark.services
 
 SIZES = {"empty": 0, "one_kib": 1 << 10, "two_mib": 2 << 20, "sixty_four_mib": 64 << 20}
@@ -242,17 +244,14 @@ def test_the_query_view_moves_no_payload(store, tag, blob_factory):
 def test_several_memcached_nodes_through_hashclient(store, tag, blob_factory, private_memcached, tmp_path):
     """Keys spread over two real nodes; views, reads, prunes and destroys see all of them."""
     _, first = private_memcached
-    port = free_port()
-    cmd = ["memcached", "-l", "127.0.0.1", "-p", str(port), "-U", "0", "-m", "64"] + (["-u", "root"] if os.geteuid() == 0 else [])
-    second = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    second, other = start_memcached()
     try:
-        time.sleep(0.3)
-        s = TwoTierStore(CacheTier(MemcachedBackend([first, f"127.0.0.1:{port}"])), store.iowarp)
+        s = TwoTierStore(CacheTier(MemcachedBackend([first, other])), store.iowarp)
         names = [f"n{i}" for i in range(40)]
         s.assimilate([blob_factory(n, n.encode()) for n in names], tag)
         assert sorted(r.blob for r in s.query(tag).blobs) == sorted(names)
         per_node = [int(Client(("127.0.0.1", int(srv.split(":")[1]))).stats()[b"curr_items"])
-                    for srv in (first, f"127.0.0.1:{port}")]
+                    for srv in (first, other)]
         assert all(count > 5 for count in per_node), per_node  # both nodes hold entries
         assert all(s.retrieve(tag, n).cache_hit for n in names)
         s.prune(tag, names[:10])

@@ -13,7 +13,8 @@ import time
 from collections import OrderedDict
 from typing import Any, Protocol
 
-from pymemcache.client.base import Client
+from pymemcache.client.base import Client, _readline
+from pymemcache.exceptions import MemcacheUnknownError
 from pymemcache.client.hash import HashClient
 
 DEFAULT_ITEM_LIMIT = 1 << 20  # memcached's default -I
@@ -36,6 +37,24 @@ class CacheBackend(Protocol):
 def _parse_server(server: str) -> tuple[str, int]:
     host, _, port = server.rpartition(":")
     return (host or "127.0.0.1", int(port or 11211))
+
+
+def _meta_lines(node: Client, commands: list[bytes]) -> list[bytes]:
+    """Send meta commands in one write and read one reply line per command."""
+    if node.sock is None:
+        node._connect()
+    try:
+        node.sock.sendall(b"".join(commands))
+        buf, lines = b"", []
+        for _ in commands:
+            buf, line = _readline(node.sock, buf)
+            if line.startswith((b"ERROR", b"CLIENT_ERROR", b"SERVER_ERROR")):
+                raise MemcacheUnknownError(line.decode(errors="replace"))
+            lines.append(line)
+        return lines
+    except Exception:
+        node.close()  # a half-read reply must not leak into the next command
+        raise
 
 
 class MemcachedBackend:
@@ -68,8 +87,11 @@ class MemcachedBackend:
     def present(self, keys: list[str]) -> dict[str, int]:
         """Which keys exist, with their client flags, without moving any value.
 
-        memcached's meta get (`mg KEY f`) answers `HD f<flags>` or `EN`; the
-        commands of one node go in one round trip, closed by a meta no-op.
+        memcached's meta get (`mg KEY f`) answers `HD f<flags>` or `EN`, one line
+        per key; one node's commands go in one round trip. pymemcache 4 has no
+        meta commands and its `raw_command` reader drops data when a reply spans
+        two reads, so this sends on the node's socket and reads with pymemcache's
+        own line reader.
         """
         by_node: dict[int, tuple[Client, list[str]]] = {}
         for key in keys:
@@ -78,9 +100,7 @@ class MemcachedBackend:
                 by_node.setdefault(id(node), (node, []))[1].append(key)
         found: dict[str, int] = {}
         for node, node_keys in by_node.values():
-            command = "".join(f"mg {k} f\r\n" for k in node_keys) + "mn"
-            lines = node.raw_command(command, end_tokens="MN\r\n").split(b"\r\n")
-            for key, line in zip(node_keys, lines):
+            for key, line in zip(node_keys, _meta_lines(node, [f"mg {k} f\r\n".encode() for k in node_keys])):
                 if line.startswith(b"HD"):
                     flag = next((t[1:] for t in line.split()[1:] if t.startswith(b"f")), b"0")
                     found[key] = int(flag)
