@@ -81,7 +81,7 @@ def _params_of(action: dict[str, Any]) -> dict[str, Any]:
     try:
         return parse_action(action).params_dict()
     except AgentFactoryError:  # the failed step is recorded by the env; show what was given
-        return {k: v for k, v in action.items() if k != "action"}
+        return {k: v for k, v in action.items() if k != "action"} if isinstance(action, dict) else {}
 
 
 def info_latency(coord: Coordinator, decision: RouteDecision | None) -> float:
@@ -222,6 +222,14 @@ class Session:
 
     def snapshot(self, tag_pattern: str = "*") -> list[dict[str, Any]]:
         return self.store.snapshot(tag_pattern)
+
+    def reader(self) -> TwoTierStore:
+        """A store with connections of its own for another thread (a live dashboard); the caller closes it.
+
+        The session's own store belongs to the thread running commands: sharing
+        its memcached socket corrupts that thread's reads (issue 9, item 16).
+        """
+        return self.store.reader()
 
     def close(self, *, stop_services: bool = False) -> None:
         if self._store is not None:

@@ -63,11 +63,55 @@ def _resolve_source(source: Any) -> tuple[Callable[[], pd.DataFrame], Callable |
     return trajectory.to_frame, subscribe if callable(subscribe) else None
 
 
+class _ReaderSnapshot:
+    """A session's tier snapshot read over a store of the dashboard's own.
+
+    The redraw runs in a timer thread while the cell keeps using the session's
+    store; one memcached socket shared by both threads returned other reads'
+    replies to the cell (issue 9, item 16). A reader that failed is dropped
+    and reopened on the next redraw, so it follows restarted services.
+    """
+
+    def __init__(self, open_reader: Callable[[], Any]) -> None:
+        self._open = open_reader
+        self._store: Any = None
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def __call__(self) -> Any:
+        with self._lock:
+            if self._store is None:
+                self._store = self._open()
+            try:
+                return self._store.snapshot()
+            except Exception:
+                self._close_locked()
+                raise
+            finally:
+                if self._closed:  # a closed dashboard's save_png() reads once and lets go
+                    self._close_locked()
+
+    def _close_locked(self) -> None:
+        store, self._store = self._store, None
+        if store is not None:
+            try:
+                store.close()
+            except Exception:  # closing a broken connection must not hide why it broke
+                logger.debug("closing the dashboard's reader failed", exc_info=True)
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            self._close_locked()
+
+
 def _resolve_snapshot(source: Any, snapshot: Any) -> tuple[Callable[[], Any] | None, Any]:
     """(a function that reads the snapshot, or None; a fixed snapshot, or None)."""
     if snapshot is not None:
         return (snapshot, None) if callable(snapshot) else (None, snapshot)
     if not isinstance(source, pd.DataFrame):
+        if callable(getattr(source, "reader", None)):  # a session: read on connections of our own
+            return _ReaderSnapshot(source.reader), None
         method = getattr(source, "snapshot", None)
         if callable(method):
             return method, None
@@ -317,6 +361,8 @@ class Dashboard:
             self._unsubscribe = None
         with self._draw_lock:  # a redraw already under way finishes before close() returns
             pass
+        if isinstance(self._read_snapshot, _ReaderSnapshot):
+            self._read_snapshot.close()
         self.header.value = self._header_html(self.frame, error=self.last_error)
 
     def __enter__(self) -> Dashboard:

@@ -50,3 +50,13 @@ def test_keys_are_short_ascii_whatever_the_name():
     key = c.key("ünïcødé tag with spaces", "n" * 1000)
     assert len(key) <= 250 and key.isascii() and " " not in key
     assert c.key("a", "b/c") != c.key("a/b", "c")
+
+
+def test_a_clone_for_another_thread_shares_the_items_and_closing_it_keeps_them():
+    backend = EmbeddedBackend()
+    c = CacheTier(backend)
+    c.put("t", "x", b"x")
+    other = CacheTier(backend.clone())
+    assert other.get("t", "x")[0] is Lookup.HIT
+    other.backend.close()
+    assert c.get("t", "x")[0] is Lookup.HIT

@@ -31,6 +31,7 @@ class CacheBackend(Protocol):
     def add(self, key: str, value: bytes, ttl: int) -> bool: ...
     def delete(self, key: str) -> bool: ...
     def stats(self) -> dict[str, Any]: ...
+    def clone(self) -> CacheBackend: ...
     def close(self) -> None: ...
 
 
@@ -72,6 +73,7 @@ class MemcachedBackend:
     ) -> None:
         self.servers = servers
         self.item_limit = item_limit
+        self._timeouts = (connect_timeout_s, timeout_s)
         opts = dict(connect_timeout=connect_timeout_s, timeout=timeout_s, no_delay=True, default_noreply=False)
         if len(servers) == 1:
             self._client: Client | HashClient = Client(_parse_server(servers[0]), **opts)
@@ -80,6 +82,16 @@ class MemcachedBackend:
             self._client = HashClient(
                 [_parse_server(s) for s in servers], retry_attempts=1, retry_timeout=0.5, dead_timeout=2.0, **opts
             )
+
+    def clone(self) -> MemcachedBackend:
+        """The same servers over sockets of its own, for another thread.
+
+        A pymemcache client is one socket and no lock: two threads sharing it
+        read each other's replies (wrong values, `KeyError`, a closed socket).
+        """
+        connect_timeout_s, timeout_s = self._timeouts
+        return MemcachedBackend(self.servers, item_limit=self.item_limit, connect_timeout_s=connect_timeout_s,
+                                timeout_s=timeout_s)
 
     def get_many(self, keys: list[str]) -> dict[str, bytes]:
         return self._client.get_many(keys)
@@ -142,6 +154,10 @@ class EmbeddedBackend:
         self._bytes = 0
         self._evictions = 0
         self._lock = threading.Lock()
+
+    def clone(self) -> _SharedEmbedded:
+        """This same in-process cache (it is locked) for another thread; closing the clone keeps it."""
+        return _SharedEmbedded(self)
 
     def _live(self, key: str, now: float) -> bytes | None:
         item = self._items.get(key)
@@ -212,3 +228,21 @@ class EmbeddedBackend:
         with self._lock:
             self._items.clear()
             self._bytes = 0
+
+
+class _SharedEmbedded:
+    """Another user of an EmbeddedBackend: every call goes to it, but close() leaves its items alone."""
+
+    def __init__(self, backend: EmbeddedBackend) -> None:
+        self._backend = backend
+        self.kind = backend.kind
+        self.item_limit = backend.item_limit
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._backend, name)
+
+    def clone(self) -> _SharedEmbedded:
+        return self
+
+    def close(self) -> None:
+        pass

@@ -11,11 +11,11 @@ from __future__ import annotations
 import functools
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Protocol
 
 from ..core.errors import BlobNotFound, NothingStored, StorageError, TagNotFound
-from .cache_tier import CacheTier, Lookup, Stored
+from .cache_tier import CacheCounters, CacheTier, Lookup, Stored
 from .iowarp_tier import IOWarpTier
 
 
@@ -253,6 +253,20 @@ class TwoTierStore:
                 "iowarp_bytes": sum(sizes.values()), "cached_bytes": sum(sizes[b] for b in cached),
             })
         return rows
+
+    def reader(self) -> TwoTierStore:
+        """The same two tiers over connections of its own, for a background thread (a live dashboard).
+
+        Neither client may be shared between threads without care: pymemcache's
+        has no lock, and an error it raises would also mark this store's cache
+        down for `retry_after_s` (false misses in the running cell). The reader
+        keeps its own counters and failure state; close it when done.
+        """
+        cache = replace(self.cache, backend=self.cache.backend.clone(), counters=CacheCounters(), _gens={},
+                        _down_until=0.0, last_error=None)
+        iowarp = IOWarpTier(self.iowarp.endpoint, timeout_s=self.iowarp.timeout_ms / 1000,
+                            part_bytes=self.iowarp.part_bytes)
+        return TwoTierStore(cache, iowarp)
 
     def stats(self) -> dict[str, Any]:
         return {"store": self.counters.as_dict(), "cache": {**asdict(self.cache.counters), **self.cache.stats()}}
