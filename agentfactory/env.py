@@ -164,6 +164,7 @@ class IOWarpEnv(gym.Env):
             agent=agent, action=observation.action or "none", params=params, ok=observation.ok, reward=reward,
             cache_hit=observation.cache_hit, tier=observation.tier, blobs=len(observation.blobs),
             bytes=observation.bytes, latency_ms=latency_ms, error=observation.error, command=command, extra=extra,
+            message=observation.explain(),
         )
         truncated = self.max_steps is not None and self._steps >= self.max_steps
         # info stays deterministic for a seed (check_env asserts it): timings live in the trajectory
@@ -201,7 +202,9 @@ class IOWarpEnv(gym.Env):
         # blobs go in as dicts: pydantic builds the BlobInfo models in Rust, twice
         # as fast as calling BlobInfo(...) per blob and then revalidating the list
         return Observation(
-            ok=True, action=name, tier=result.tier, cache_hit=result.cache_hit,
+            # a read of a value too large for the cache missed, and always will: not an ordinary miss
+            ok=True, action=name, tier="bypass" if name == "retrieve" and result.bypassed else result.tier,
+            cache_hit=result.cache_hit,
             blobs=[{"tag": b.tag, "blob": b.blob, "cached": b.cached, "score": b.score} for b in result.blobs],
             bytes=result.bytes, bypassed=result.bypassed, healed=result.healed, data=result.data,
             metadata=result.metadata,

@@ -46,10 +46,13 @@ def _na(value) -> bool:
 
 
 def format_step(record: StepRecord) -> str:
-    hit = "" if record.cache_hit is None else (" hit" if record.cache_hit else " miss")
+    hit = "" if record.cache_hit is None else (" hit" if record.cache_hit else
+                                               " bypass" if record.tier == "bypass" else " miss")
     head = f"[{record.step}] {record.agent}.{record.action} {'ok' if record.ok else 'FAILED'}{hit} reward {record.reward:+.2f}"
     if not record.ok:
-        return f"{head}\n    {record.error}: {record.message}"
+        return f"{head}\n    {record.error}: {record.message}"  # the message carries the hint: what to do
+    if record.message:  # it worked, but not as one would assume (a value bypassed the cache)
+        head = f"{head}\n    note: {record.message}"
     obs = record.observation
     if obs and obs.blobs and record.action != "retrieve":
         names = ", ".join(f"{b.tag}/{b.blob}" + (f" ({b.score:.2f})" if b.score is not None else "")

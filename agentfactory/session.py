@@ -214,7 +214,7 @@ class Session:
         return StepRecord(
             step=row, command=command, agent=frame_agent, action=obs.action or "none", params=params, ok=obs.ok,
             reward=reward, cache_hit=obs.cache_hit, tier=obs.tier, latency_ms=latency_ms,
-            error=obs.error, message=obs.message if not obs.ok else None, observation=obs,
+            error=obs.error, message=obs.explain(), observation=obs,
         )
 
     def reset(self) -> int:

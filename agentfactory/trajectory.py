@@ -21,12 +21,19 @@ column           dtype                       meaning
 ``ok``           bool                        did the step succeed
 ``reward``       float64                     reward the environment gave
 ``cache_hit``    boolean (nullable)          True/False, <NA> when not applicable
-``tier``         string                      "cache", "iowarp", "both" or <NA>
+``tier``         string                      "cache", "iowarp", "both", "bypass" or <NA>
 ``blobs``        int64                       blobs the step touched or returned
 ``bytes``        int64                       bytes moved
 ``latency_ms``   float64                     wall time of the step
 ``error``        string                      error code/message, <NA> when ok
+``message``      string                      what a user should read: why a step failed
+                                             and what to do, or a note on one that
+                                             worked (a value that bypassed the cache)
 ===============  ==========================  =======================================
+
+``tier`` is ``"bypass"`` for a read served from IOWarp because the value is
+larger than the cache takes: it missed, and always will, so it is not an
+ordinary miss.
 
 Callers may add extra columns per step (routing info such as ``backend``,
 ``route_latency_ms``, ``tokens``); they follow the standard columns, and steps
@@ -91,13 +98,14 @@ DTYPES: dict[str, Any] = {
     "bytes": np.dtype("int64"),
     "latency_ms": np.dtype("float64"),
     "error": _STRING,
+    "message": _STRING,
 }
 COLUMNS: tuple[str, ...] = tuple(DTYPES)
 
 #: Allowed values of ``tier`` (besides missing).
-TIERS: frozenset[str] = frozenset({"cache", "iowarp", "both"})
+TIERS: frozenset[str] = frozenset({"cache", "iowarp", "both", "bypass"})
 
-_STRING_COLUMNS = ("agent", "command", "action", "params", "tier", "error")
+_STRING_COLUMNS = ("agent", "command", "action", "params", "tier", "error", "message")
 _REQUIRED_IN_FRAME = ("step", "episode", "time", "agent", "action", "ok", "reward")
 # What a hand-built frame gets for a standard column it leaves out.
 _FRAME_DEFAULTS: dict[str, Any] = {
@@ -109,6 +117,7 @@ _FRAME_DEFAULTS: dict[str, Any] = {
     "bytes": 0,
     "latency_ms": 0.0,
     "error": None,
+    "message": None,
 }
 
 # Extra columns hold one kind of scalar each. Ints become nullable Int64 because
@@ -200,7 +209,7 @@ def _is_missing(value: Any) -> bool:
 
 def _check_strings(**values: Any) -> None:
     for name, value in values.items():
-        if value is None and name in ("command", "error"):
+        if value is None and name in ("command", "error", "message"):
             continue
         if not isinstance(value, str):
             raise TypeError(f"{name} must be a str, got {value!r}")
@@ -417,6 +426,7 @@ class Trajectory:
         self._params: list[str] = []
         self._tier: list[str | None] = []
         self._error: list[str | None] = []
+        self._message: list[str | None] = []
         self._extra: dict[str, list[Any]] = {}
         self._extra_kind: dict[str, str | None] = {}
         self._frame: pd.DataFrame | None = None
@@ -452,6 +462,7 @@ class Trajectory:
         error: str | None = None,
         command: str | None = None,
         time: datetime | None = None,
+        message: str | None = None,
         extra: dict[str, Any] | None = None,
     ) -> int:
         """Append one step and return its step index.
@@ -469,8 +480,9 @@ class Trajectory:
             or type(action) is not str
             or (command is not None and type(command) is not str)
             or (error is not None and type(error) is not str)
+            or (message is not None and type(message) is not str)
         ):
-            _check_strings(agent=agent, action=action, command=command, error=error)
+            _check_strings(agent=agent, action=action, command=command, error=error, message=message)
         stamp = time_ns() // 1000 if time is None else _to_utc_us(time)
         encoded = _encode(params) if params else "{}"
         hit = 2 if cache_hit is None else (1 if cache_hit else 0)
@@ -485,7 +497,7 @@ class Trajectory:
             # Bound appends held in a tuple: one call each instead of an
             # attribute and a method lookup, a third of record()'s cost.
             (step, episode, time_us, ok_, reward_, hit_, blobs_, bytes_, latency_,
-             agent_, command_, action_, params_, tier_, error_) = self._appenders
+             agent_, command_, action_, params_, tier_, error_, message_) = self._appenders
             try:
                 step(index)
                 episode(self._episode_now)
@@ -509,6 +521,7 @@ class Trajectory:
             params_(encoded)
             tier_(tier)
             error_(error)
+            message_(message)
             if staged or self._extra:
                 self._append_extra(staged)
             self._next_step = index + 1
@@ -565,7 +578,7 @@ class Trajectory:
             column.append
             for column in (
                 *self._buffers(),
-                self._agent, self._command, self._action, self._params, self._tier, self._error,
+                self._agent, self._command, self._action, self._params, self._tier, self._error, self._message,
             )
         )
 
@@ -631,6 +644,7 @@ class Trajectory:
             "bytes": _numpy(self._bytes, "int64"),
             "latency_ms": _numpy(self._latency_ms, "float64"),
             "error": _string_array(self._error),
+            "message": _string_array(self._message),
         }
         for name, values in self._extra.items():
             data[name] = _extra_array(self._extra_kind[name], values)
@@ -681,6 +695,7 @@ class Trajectory:
             setattr(trajectory, f"_{name}", values)
         trajectory._command = _strings_from_series(df["command"])
         trajectory._error = _strings_from_series(df["error"])
+        trajectory._message = _strings_from_series(df["message"])
         trajectory._tier = _strings_from_series(df["tier"])
         unknown = set(trajectory._tier) - TIERS - {None}
         if unknown:

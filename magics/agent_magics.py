@@ -426,9 +426,8 @@ class AgentMagics(Magics):
     @staticmethod
     def _raise_failed(record: StepRecord) -> None:
         """Views have no table to show a failed step in: say why, in one line (the step is recorded)."""
-        if not record.ok:
-            hint = record.observation.hint if record.observation is not None else None
-            raise UsageError(" ".join(f"{record.message or record.error}{f' ({hint})' if hint else ''}".split()))
+        if not record.ok:  # the message carries the hint
+            raise UsageError(record.message or record.error or "failed")
 
     def _ls(self, args: list[str], ns: Mapping[str, Any], command: str) -> Any:
         pattern = interpolate(args[0], ns) if args else "*"

@@ -49,8 +49,11 @@ def _reward(value: float | None) -> str:
     return "" if value is None else f"{value:+.2f}"
 
 
-def _cache(hit: bool | None) -> str:
-    return "" if hit is None else ("hit" if hit else "miss")
+def _cache(hit: bool | None, tier: str | None = None) -> str:
+    if hit is None:
+        return ""
+    # too large for the cache: it missed and always will, which is not what "miss" says
+    return "hit" if hit else ("bypass" if tier == "bypass" else "miss")
 
 
 def _latency(ms: float) -> str:
@@ -171,10 +174,13 @@ class AgentResult:
             parts.append(f"{errors} error{'s' if errors != 1 else ''}")
         if looked:
             parts.append(f"hits {sum(looked)}/{len(looked)}")
+        bypassed = sum(s.tier == "bypass" for s in self.steps)
+        if bypassed:
+            parts.append(f"{bypassed} bypassed the cache")
         parts.append(f"reward {self.total_reward:+.2f}")
         return " · ".join(parts)
 
-    def _rows(self) -> tuple[list[list[str]], list[bool], int | None, str, list[str]]:
+    def _rows(self) -> tuple[list[list[str]], list[bool], int | None, str, list[tuple[bool, str]]]:
         shown, left_out = _window(len(self.steps), self.display_limit)
         head = (self.display_limit + 1) // 2 if left_out else None
         rows, bad, notes = [], [], []
@@ -183,27 +189,31 @@ class AgentResult:
             rows.append([
                 "" if s.step is None else str(s.step), s.agent, s.action,
                 _short(target_of(s.action, s.params, s.command)), "ok" if s.ok else "error",
-                _cache(s.cache_hit), _reward(s.reward), _latency(s.latency_ms),
+                _cache(s.cache_hit, s.tier), _reward(s.reward), _latency(s.latency_ms),
             ])
             bad.append(not s.ok)
         for s in self.steps:
+            # a failure says why and what to do (the hint); a step that worked may carry a note
             if not s.ok:
-                notes.append(f"step {s.step}: {s.error}: {s.message}" if s.message else f"step {s.step}: {s.error}")
+                notes.append((True, f"step {s.step}: {s.error}: {s.message}" if s.message else f"step {s.step}: {s.error}"))
+            elif s.message:
+                notes.append((False, f"step {s.step}: note: {s.message}"))
         gap_after = head - 1 if head else None
         return rows, bad, gap_after, f"… {left_out} more step{'s' if left_out != 1 else ''} …", notes
 
     def __repr__(self) -> str:
         rows, _bad, gap_after, gap, notes = self._rows()
         lines = [self.summary(), *_text_table(self.HEADER, rows, gap_after, gap)]
-        lines += [f"  {n}" for n in notes[: max(self.display_limit, 1)]]
+        lines += [f"  {n}" for _bad, n in notes[: max(self.display_limit, 1)]]
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
         rows, bad, gap_after, gap, notes = self._rows()
         out = _html_table(self.HEADER, rows, bad, gap_after, gap, self.summary())
         if notes:
-            items = "".join(f"<li>{html.escape(n)}</li>" for n in notes[: max(self.display_limit, 1)])
-            out += f"<ul style='color:#b00020;font-size:90%;margin-top:2px'>{items}</ul>"
+            items = "".join(f"<li style='color:{'#b00020' if bad_ else '#555'}'>{html.escape(n)}</li>"
+                            for bad_, n in notes[: max(self.display_limit, 1)])
+            out += f"<ul style='font-size:90%;margin-top:2px'>{items}</ul>"
         return out
 
 

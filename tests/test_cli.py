@@ -71,3 +71,16 @@ def test_demo_prints_steps_hit_rate_and_reward_total(services):
     assert out.returncode == 0, out.stderr
     assert "hit rate 67%" in out.stdout and "reward total +0.70" in out.stdout
     assert out.stdout.count("blob_not_found") == 1
+
+
+@pytest.mark.services
+def test_run_shows_the_hint_of_a_failed_step(services, tmp_path, tag):
+    """Issue 9, item 11: what the library says to do reaches the terminal."""
+    env = {"AGENTFACTORY_HOME": str(services.home), "AGENTFACTORY_CACHE": "memcached",
+           "AGENTFACTORY_BLUEPRINTS": str(tmp_path / "bp")}
+    out = cli("run", stdin=f"load file::/etc/hostname into {tag}\n", env=env, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "unsafe_path" in out.stdout and "allowed roots:" in out.stdout and "add a root" in out.stdout
+    js = cli("run", "--json", stdin=f"load file::/etc/hostname into {tag}\n", env=env, cwd=tmp_path)
+    step = json.loads(next(line for line in js.stdout.splitlines() if line.startswith("{")))
+    assert "allowed roots:" in step["message"]

@@ -496,3 +496,34 @@ def test_live_dashboard_never_disturbs_the_cells_reads(ip, magics, tag):
     finally:
         board.close()
         ip.run_line_magic("iowarp", f"destroy {tag}")
+
+
+def test_hints_reach_the_step_table_and_the_trajectory(ip, magics, tag):
+    """Item 11: the library says what to do ("allowed roots: ...; add a root"); the user must see it."""
+    result = ip.run_line_magic("agent", f"load file::/etc/hostname as {tag}")
+    assert not result.ok and result[0].error == "unsafe_path"
+    text, html = repr(result), result._repr_html_()
+    for shown in (text, html):
+        assert "allowed roots:" in shown and "add a root" in shown
+    message = result.frame["message"].iloc[0]
+    assert "outside" in message and "allowed roots:" in message
+    ok = ip.run_line_magic("agent", f"load file::sample_docs/notes.txt as {tag}")
+    assert ok.frame["message"].isna().all()  # nothing to say about a step that did what it said
+    ip.run_line_magic("iowarp", f"destroy {tag}")
+
+
+def test_a_value_too_large_for_the_cache_is_shown_as_bypassed_not_missed(ip, magics, tag):
+    """Item 12: a read that can never be a hit is labelled as such in the table and the frame."""
+    ip.user_ns["big"] = bytes(2 << 20)
+    put = ip.run_line_magic("iowarp", f"put {tag} big.bin {{big}}")
+    assert "larger than the cache's item limit" in repr(put)
+    result = ip.run_cell_magic("agent", "", f"get big.bin from {tag}\nget big.bin from {tag}")
+    assert result.ok and result.value() == bytes(2 << 20)
+    frame = result.frame
+    assert frame["tier"].tolist() == ["bypass", "bypass"]
+    assert frame["message"].str.contains("IOWarp only").all()
+    text = repr(result)
+    assert text.splitlines()[0].endswith("hits 0/2 · 2 bypassed the cache · reward +0.40")
+    rows = [line for line in text.splitlines() if "retrieve" in line]
+    assert len(rows) == 2 and all(re.search(r"\bbypass\b", r) and not re.search(r"\bmiss\b", r) for r in rows)
+    ip.run_line_magic("iowarp", f"destroy {tag}")

@@ -33,6 +33,7 @@ def _experiment() -> Trajectory:
     t.new_episode()
     t.record(agent="retriever", action="retrieve", params={"tag": "gone", "blob_name": 'x,"y"\nz'},
              ok=False, reward=-0.5, cache_hit=False, tier="iowarp", error="not_found",
+             message="tag 'gone' does not exist (`list blobs in *` shows the tags there are)",
              command="get x from gone", time=T0 + timedelta(seconds=3), extra={"tokens": 42, "fallback": True})
     t.record(agent="retriever", action="query", params={"tag_pattern": "*"}, ok=True, reward=0.1,
              cache_hit=None, tier="cache", blobs=2, time=T0 + timedelta(seconds=4),
@@ -46,13 +47,13 @@ def test_frame_has_the_documented_columns_and_dtypes():
 
     assert list(df.columns[: len(COLUMNS)]) == list(COLUMNS) == [
         "step", "episode", "time", "agent", "command", "action", "params", "ok", "reward",
-        "cache_hit", "tier", "blobs", "bytes", "latency_ms", "error",
+        "cache_hit", "tier", "blobs", "bytes", "latency_ms", "error", "message",
     ]
     assert {name: str(dtype) for name, dtype in df.dtypes.items() if name in DTYPES} == {
         "step": "int64", "episode": "int64", "time": "datetime64[us, UTC]", "agent": "string",
         "command": "string", "action": "string", "params": "string", "ok": "bool",
         "reward": "float64", "cache_hit": "boolean", "tier": "string", "blobs": "int64",
-        "bytes": "int64", "latency_ms": "float64", "error": "string",
+        "bytes": "int64", "latency_ms": "float64", "error": "string", "message": "string",
     }
     assert df["time"].dt.tz == timezone.utc
     assert df["step"].tolist() == [0, 1, 2, 3, 4]

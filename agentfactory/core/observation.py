@@ -3,9 +3,35 @@
 from __future__ import annotations
 
 import builtins
+import re
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+
+
+# a quoted name in a message: 'x' or "x" (repr() picks either), escapes included
+# and only where a name can start and end, so prose between two names is never taken for one
+_QUOTED = (r"""(?:(?<=[\s(\[{,:=])|^)(?:'((?:[^'\\]|\\.){%d,})'|"((?:[^"\\]|\\.){%d,})")"""
+           r"""(?=[\s)\]},.;:!?]|$)""")
+NAME_CHARS = 60
+
+
+def shorten_names(text: str, width: int = NAME_CHARS) -> str:
+    """`text` with every quoted name longer than `width` cut in the middle, keeping both ends.
+
+    Tag, blob and file names may be any length; a 10,000-character name pasted
+    into a message buries what the message says. Both ends stay because names
+    that differ usually differ at the end (`run_0001.h5`, `run_0002.h5`).
+    """
+    pattern = re.compile(_QUOTED % (width + 1, width + 1))
+
+    def cut(match: re.Match[str]) -> str:
+        quote = "'" if match.group(1) is not None else '"'
+        name = match.group(1) if match.group(1) is not None else match.group(2)
+        keep = (width - 1) // 2
+        return f"{quote}{name[:keep]}…{name[-keep:]}{quote}"
+
+    return pattern.sub(cut, text)
 
 
 class BlobInfo(BaseModel):
@@ -33,6 +59,25 @@ class Observation(BaseModel):
     hint: str | None = None
     data: builtins.bytes | None = Field(default=None, repr=False)  # `bytes` is also a field name
     metadata: dict[str, Any] | None = Field(default=None, repr=False)
+
+    def explain(self) -> str | None:
+        """What a user should read about this step, in one line, or None.
+
+        A failure: its message and hint ("what failed and what to do"). A step
+        that worked but not as a user would assume: values too large for the
+        cache, served from and stored in IOWarp only.
+        """
+        if not self.ok:
+            text = self.message or self.error or "failed"
+            text = f"{text} ({self.hint})" if self.hint else text
+        elif self.bypassed:
+            names = ", ".join(repr(n) for n in self.bypassed[:3])
+            more = f" and {len(self.bypassed) - 3} more" if len(self.bypassed) > 3 else ""
+            verb = "is" if len(self.bypassed) == 1 else "are"
+            text = f"{names}{more} {verb} larger than the cache's item limit: kept in IOWarp only, never cached"
+        else:
+            return None
+        return shorten_names(" ".join(text.split()))
 
     def value(self) -> Any:
         """The retrieved payload as the user stored it: an array for HDF5/array blobs, str for text, else bytes."""
