@@ -23,7 +23,7 @@ import numpy as np
 from gymnasium import spaces
 
 from .core.actions import ACTION_NAMES, Action, parse_action
-from .core.errors import AgentFactoryError, StorageError
+from .core.errors import AgentFactoryError, InternalError, StorageError
 from .core.observation import Observation
 from .rewards import RewardTable
 from .storage.store import StoreResult, TwoTierStore
@@ -144,6 +144,9 @@ class IOWarpEnv(gym.Env):
         return self._finish(observation, params, latency_ms, agent=agent, command=command, extra=extra)
 
     def record_failure(
+        except Exception as exc:  # a bug must still be a step (typed, negative reward), not a crashed cell
+            observation = failure(InternalError(f"{type(exc).__name__}: {exc}",
+                                                hint="a bug in AgentFactory; please report it with this command"), name)
         self, exc: AgentFactoryError, *, agent: str, command: str | None, action: str | None = None,
         extra: dict[str, Any] | None = None, latency_ms: float = 0.0,
     ) -> tuple[dict[str, Any], float, bool, bool, dict[str, Any]]:

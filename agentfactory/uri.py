@@ -46,6 +46,7 @@ from agentfactory.core.errors import (
     UnsafePath,
     UnsupportedSource,
 )
+from agentfactory.storage.names import check_name
 
 __all__ = [
     "CHUNK_BYTES",
@@ -161,6 +162,10 @@ class DataRoots:
             raise UnsupportedSource("the source names no path", hint="use . for the working directory")
         if "\x00" in text:
             raise UnsupportedSource(f"path {text!r} contains a NUL character")
+        try:
+            os.fsencode(text)  # file names from os.listdir (surrogateescape) pass; a lone surrogate does not
+        except UnicodeEncodeError:
+            raise UnsupportedSource(f"path {text!r} is not valid text (a lone surrogate)", hint="retype the path") from None
         try:
             path = Path(text).expanduser()
         except RuntimeError as exc:  # ~user that does not exist
@@ -681,6 +686,8 @@ def _resolve_mem(rest: str, mem_reader: MemReader | None) -> list[SourceBlob]:
     tag, sep, blob = rest.partition("/")
     if not sep or not tag or not blob:
         raise UnsupportedSource(f"mem::{rest} does not name a blob", hint="write mem::TAG/BLOB")
+    check_name(tag, "tag")
+    check_name(blob)
     if mem_reader is None:
         raise UnsupportedSource(
             "mem:: sources need a cache to read from", hint="run through the store, or pass mem_reader"

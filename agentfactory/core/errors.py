@@ -34,6 +34,15 @@ class InvalidAction(AgentFactoryError):
     code = "invalid_action"
 
 
+class InvalidName(InvalidAction):
+    """A tag or blob name the tiers cannot hold faithfully (NUL, invalid UTF-8).
+
+    The runtime keeps names as C strings: `b1\x00x` would silently alias `b1`.
+    """
+
+    code = "invalid_name"
+
+
 class ParseError(AgentFactoryError):
     """A command could not be mapped to an action; carries the closest form."""
 
@@ -53,6 +62,16 @@ class StorageUnavailable(StorageError):
     """The persistent tier (bridge or IOWarp runtime) did not answer in time."""
 
     code = "storage_unavailable"
+
+
+class CacheInvalidationFailed(StorageError):
+    """The cache could not be told to drop entries that must no longer be served.
+
+    Raised instead of reporting success: a step that says ok while another
+    reader keeps getting the old bytes is worse than a failed step.
+    """
+
+    code = "cache_invalidation_failed"
 
 
 class NotFound(StorageError):
@@ -103,6 +122,12 @@ class UnsupportedSource(SourceError):
 # -- services -----------------------------------------------------------------
 class ServiceError(AgentFactoryError):
     code = "service_error"
+
+
+class InternalError(AgentFactoryError):
+    """A bug surfaced as a step: the trajectory records it instead of the cell crashing."""
+
+    code = "internal_error"
 
 
 # -- agents and blueprints ----------------------------------------------------

@@ -20,12 +20,15 @@ import hashlib
 import secrets
 import struct
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 from functools import lru_cache
 from typing import Any
 
-from pymemcache.exceptions import MemcacheError
+from pymemcache.exceptions import MemcacheError, MemcacheUnexpectedCloseError
+
+from ..core.errors import CacheInvalidationFailed
 
 from .cache_backends import CacheBackend
 from .framing import (
@@ -147,17 +150,45 @@ class CacheTier:
         self._gens[tag] = gen
         return gen
 
-    def invalidate_tag(self, tag: str) -> bool:
-        """Make every cached entry of `tag` unreachable at once (a new token)."""
+    def invalidate_tag(self, tag: str) -> None:
+        """Make every cached entry of `tag` unreachable at once (a new token), or raise.
+
+        Tried even inside the down window (a hiccup a moment ago must not make a
+        destroy skip this), and a failure raises instead of returning quietly.
+        """
         self._gens.pop(tag, None)
-        if not self._available():
-            return False
-        try:
-            self.backend.set(self.gen_key(tag), struct.pack("<Q", secrets.randbits(64)), 0)
-            return True
-        except _BACKEND_ERRORS as exc:
-            self._failed(exc)
-            return False
+        self._must(f"tag {tag!r}", lambda: self.backend.set(self.gen_key(tag), struct.pack("<Q", secrets.randbits(64)), 0))
+
+    def forget(self, tag: str, blobs: list[str]) -> None:
+        """Delete entries that must no longer be served (a new version the cache did not take), or raise."""
+        for blob in blobs:
+            self._must(f"blob {blob!r} of tag {tag!r}", lambda b=blob: self.backend.delete(self.key(tag, b)))
+
+    def _must(self, what: str, op: Callable[[], Any]) -> None:
+        """Run an invalidation; raise `CacheInvalidationFailed` unless it is known to hold.
+
+        A refused connection counts as done: nothing listens at that address, so
+        nothing can be served from it (a stopped process still accepts
+        connections, and times out instead). A connection closed under us is
+        retried once on a fresh one.
+        """
+        for attempt in (1, 2):
+            try:
+                op()
+                self._down_until = 0.0  # it answered: reads may use it again
+                return
+            except ConnectionRefusedError:
+                return
+            except (ConnectionResetError, BrokenPipeError, MemcacheUnexpectedCloseError) as exc:
+                if attempt == 2:
+                    self._failed(exc)
+            except _BACKEND_ERRORS as exc:
+                self._failed(exc)
+                break
+        raise CacheInvalidationFailed(
+            f"the cache could not drop the old entries of {what} ({self.last_error})",
+            hint="memcached did not answer; once it does (`agentfactory services status`), repeat the step",
+        )
 
     # -- entries --------------------------------------------------------------
     def get(self, tag: str, blob: str) -> tuple[Lookup, CacheEntry | None]:

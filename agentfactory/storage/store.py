@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from ..core.errors import BlobNotFound, NothingStored, StorageError, TagNotFound
 from .cache_tier import CacheCounters, CacheTier, Lookup, Stored
 from .iowarp_tier import IOWarpTier
+from .names import check_name, check_names
 
 
 ASSIMILATE_BATCH_BLOBS = 64
@@ -101,10 +102,12 @@ class TwoTierStore:
         flight together); each batch is in IOWarp before any of it is cached.
         """
         result = StoreResult("assimilate", tier="both")
+        check_name(dst, "tag")
         limit = self.cache.max_payload
         batch: list[tuple[str, bytes, dict[str, Any]]] = []
         batch_bytes = 0
         for src in sources:
+            check_name(src.name)
             if src.size <= limit:
                 batch.append((src.name, b"".join(src.chunks()), src.metadata))
                 batch_bytes += src.size
@@ -112,7 +115,12 @@ class TwoTierStore:
                     self._flush(dst, batch, result)
                     batch, batch_bytes = [], 0
             else:  # streamed: never held whole in memory, and too big for one item
+                # the cache cannot take the new version, so the old one must go: before the
+                # write (or nothing is written), and after it (a reader may have re-cached
+                # the old bytes from IOWarp in between)
+                self.cache.forget(dst, [src.name])
                 size = self.iowarp.put_blob(dst, src.name, src.chunks(), src.metadata)
+                self.cache.forget(dst, [src.name])
                 self.cache.counters.bypasses += 1
                 result.bypassed.append(src.name)
                 self._stored(result, dst, src.name, size, cached=False)
@@ -126,13 +134,18 @@ class TwoTierStore:
         if not batch:
             return
         self.iowarp.put_many(dst, batch)
+        uncached = []
         for name, payload, metadata in batch:
             status = self.cache.put(dst, name, payload, metadata)
             if status is Stored.CACHED:
                 self.counters.bytes_to_cache += len(payload)
-            elif status is Stored.BYPASS:
-                result.bypassed.append(name)
+            else:
+                uncached.append(name)
+                if status is Stored.BYPASS:
+                    result.bypassed.append(name)
             self._stored(result, dst, name, len(payload), cached=status is Stored.CACHED)
+        # an older version cached before must not outlive a write the cache did not take
+        self.cache.forget(dst, uncached)
 
     def _stored(self, result: StoreResult, dst: str, name: str, size: int, *, cached: bool) -> None:
         self.counters.bytes_to_iowarp += size
@@ -143,6 +156,8 @@ class TwoTierStore:
     @_count_error
     def retrieve(self, tag: str, blob: str) -> StoreResult:
         """Cache-aside read: a verified hit, else IOWarp and re-cache."""
+        check_name(tag, "tag")
+        check_name(blob)
         lookup, entry = self.cache.get(tag, blob)
         if entry is not None:
             self.counters.hits += 1
@@ -206,6 +221,8 @@ class TwoTierStore:
     @_count_error
     def prune(self, tag: str, blob_names: list[str]) -> StoreResult:
         """Evict from the cache only; IOWarp keeps the data. Unknown names are an error."""
+        check_name(tag, "tag")
+        check_names(blob_names)
         held = set(self.iowarp.list_blobs(tag))
         missing = [b for b in blob_names if b not in held]
         if missing:
@@ -218,7 +235,14 @@ class TwoTierStore:
 
     @_count_error
     def destroy(self, tags: list[str]) -> StoreResult:
-        """Delete whole tags from IOWarp and make their cache entries unreachable."""
+        """Delete whole tags from IOWarp and make their cache entries unreachable.
+
+        Every tag is invalidated before anything is deleted, so a cache that does
+        not answer fails the step with nothing destroyed; and again afterwards,
+        because a reader racing the delete may re-cache old bytes under the
+        first new token.
+        """
+        check_names(tags, "tag")
         existing = set(self.iowarp.list_tags("*"))
         missing = [t for t in tags if t not in existing]
         if missing:
@@ -228,14 +252,14 @@ class TwoTierStore:
             )
         result = StoreResult("destroy", tier="both")
         for tag in tags:
-            # invalidate before and after: a reader racing the delete may re-cache
-            # old bytes under the old token; the second bump makes those unreachable
             self.cache.invalidate_tag(tag)
+        for tag in tags:
             names = self.iowarp.list_blobs(tag)
             if not self.iowarp.delete_tag(tag):
                 raise StorageError(f"IOWarp refused to delete tag {tag!r}")
-            self.cache.invalidate_tag(tag)
             result.blobs.extend(BlobRef(tag, b, cached=False) for b in names)
+        for tag in tags:
+            self.cache.invalidate_tag(tag)
         return result
 
     # -- views ----------------------------------------------------------------
