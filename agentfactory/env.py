@@ -140,13 +140,13 @@ class IOWarpEnv(gym.Env):
             if name is None and isinstance(action, dict):
                 name = action.get("action") if action.get("action") in _ACTION_INDEX else None
             observation = failure(exc, name)
+        except Exception as exc:  # a bug must still be a step (typed, negative reward), not a crashed cell
+            observation = failure(InternalError(f"{type(exc).__name__}: {exc}",
+                                                hint="a bug in AgentFactory; please report it with this command"), name)
         latency_ms = (time.perf_counter() - start) * 1e3
         return self._finish(observation, params, latency_ms, agent=agent, command=command, extra=extra)
 
     def record_failure(
-        except Exception as exc:  # a bug must still be a step (typed, negative reward), not a crashed cell
-            observation = failure(InternalError(f"{type(exc).__name__}: {exc}",
-                                                hint="a bug in AgentFactory; please report it with this command"), name)
         self, exc: AgentFactoryError, *, agent: str, command: str | None, action: str | None = None,
         extra: dict[str, Any] | None = None, latency_ms: float = 0.0,
     ) -> tuple[dict[str, Any], float, bool, bool, dict[str, Any]]:
