@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .core.errors import AgentFactoryError
+from .core.observation import shorten_names
 
 
 def _services(args: argparse.Namespace) -> int:
@@ -53,20 +54,24 @@ def _parse(args: argparse.Namespace) -> int:
                    "params": decision.action.params_dict()}
         except AgentFactoryError as exc:
             failed += 1
-            row = {"command": command, "error": str(exc)}
+            row = {"command": command, "error": shorten_names(str(exc))}
         if args.json:
             print(json.dumps(row, ensure_ascii=False))
         elif "error" in row:
-            print(f"{command!r}: error: {row['error']}")
+            print(shorten_names(f"{command!r}: error: {row['error']}"))
         else:
             print(f"{command!r} -> {row['agent']}.{row['action']} {json.dumps(row['params'], ensure_ascii=False)}")
-    return 1 if failed and not args.json else 0
+    return 1 if failed else 0  # JSON or text: a script must be able to tell that a command did not parse
 
 
 def _run(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
     from .interactive import run_prompt
 
-    return run_prompt(_session(args, agent=args.name), json_lines=args.json)
+    session = _session(args, agent=args.name)
+    session.progress_bar = tqdm  # on stderr, and only for an ingest that takes over a second
+    return run_prompt(session, json_lines=args.json)
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -202,7 +207,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except AgentFactoryError as exc:
-        print(f"agentfactory: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print(f"agentfactory: {type(exc).__name__}: {shorten_names(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

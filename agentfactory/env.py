@@ -31,6 +31,7 @@ from .trajectory import Trajectory
 from .uri import DataRoots, resolve_source
 
 _ACTION_INDEX = {name: i for i, name in enumerate(ACTION_NAMES)}
+PROGRESS_AFTER_S = 1.0  # an ingest shorter than this shows no bar: most are, and a flash of one is noise
 _F32 = np.float32
 
 
@@ -81,6 +82,9 @@ def _observation_space() -> spaces.Dict:
 
 class IOWarpEnv(gym.Env):
     metadata = {"render_modes": []}
+    #: a tqdm-like factory (``tqdm.auto.tqdm``: a widget in a notebook) for assimilates, or None (no bar);
+    #: it may return None. The env never imports a widget library itself.
+    progress_bar: Callable[..., Any] | None = None
 
     def __init__(
         self,
@@ -185,6 +189,8 @@ class IOWarpEnv(gym.Env):
             case "assimilate":
                 if sources is None:
                     sources = resolve_source(p.src, self.roots, mem_reader=self._mem_reader)
+                if self.progress_bar is not None:
+                    sources = _with_progress(sources, self.progress_bar, p.dst)
                 return store.assimilate(sources, p.dst)
             case "query":
                 return store.query(p.tag_pattern, p.prompt, p.max_results)
@@ -223,6 +229,21 @@ class IOWarpEnv(gym.Env):
             "bytes": _f32(obs.bytes),
             "hit_rate": _f32(hit_rate),
         }
+
+
+def _with_progress(sources: Any, factory: Callable[..., Any], dst: str) -> Any:
+    """The sources as the store consumes them, counted in bytes on a bar shown after PROGRESS_AFTER_S."""
+    bar = factory(desc=f"assimilate -> {dst}", unit="B", unit_scale=True, unit_divisor=1024,
+                  delay=PROGRESS_AFTER_S, leave=False)
+    if bar is None:
+        yield from sources
+        return
+    try:
+        for src in sources:
+            yield src
+            bar.update(src.size)
+    finally:
+        bar.close()
 
 
 def failure(exc: AgentFactoryError, action: str | None) -> Observation:

@@ -92,6 +92,9 @@ def info_latency(coord: Coordinator, decision: RouteDecision | None) -> float:
 
 
 class Session:
+    #: a tqdm-like factory for long assimilates (the magics use tqdm.auto's, `run` tqdm's); None: no bar
+    progress_bar: Callable[..., Any] | None = None
+
     def __init__(
         self,
         *,
@@ -142,8 +145,13 @@ class Session:
         return self._stores[key]
 
     def _env_for(self, bp: Blueprint) -> IOWarpEnv:
-        return IOWarpEnv(lambda: self._store_for(bp), roots=self.roots, rewards=dict(bp.rewards or {}),
-                         trajectory=self.trajectory)
+        env = IOWarpEnv(lambda: self._store_for(bp), roots=self.roots, rewards=dict(bp.rewards or {}),
+                        trajectory=self.trajectory)
+        env.progress_bar = self._bar  # read when an ingest starts: setting the session's later still counts
+        return env
+
+    def _bar(self, **options: Any) -> Any:
+        return self.progress_bar(**options) if self.progress_bar is not None else None
 
     def specialists(self, names: Iterable[str] | None = None) -> list[SpecialistAgent]:
         """Every discovered (non-coordinator) blueprint becomes an agent."""
@@ -191,6 +199,7 @@ class Session:
         """A direct store operation (%iowarp put/get/...), recorded as agent `manual`."""
         if self._manual_env is None:
             self._manual_env = IOWarpEnv(lambda: self.store, roots=self.roots, trajectory=self.trajectory)
+            self._manual_env.progress_bar = self._bar
         _ = self.store  # services up before the clock starts
         _obs, reward, _t, _tr, info = self._manual_env.step(action, agent="manual", command=command, sources=sources)
         return self._record(command, None, reward, info["observation"], agent="manual",

@@ -41,6 +41,7 @@ from traitlets import Bool, Int, Unicode, observe
 
 from agentfactory.config import Settings
 from agentfactory.core.errors import AgentFactoryError
+from agentfactory.core.observation import shorten_names
 from agentfactory.session import Session, StepRecord
 
 from . import store_ops
@@ -127,7 +128,7 @@ def _stop_at_exit(services: Any, state: Any) -> None:
 
 def one_line(exc: AgentFactoryError) -> str:
     text = f"{exc.message} ({exc.hint})" if exc.hint else exc.message
-    return " ".join(str(text).split())
+    return shorten_names(" ".join(str(text).split()))
 
 
 @contextmanager
@@ -185,6 +186,9 @@ class AgentMagics(Magics):
     live = Bool(None, allow_none=True, help="update one display per step while a cell runs (None = in a kernel)").tag(
         config=True
     )
+    progress = Bool(True, help="show a progress bar (a widget in Jupyter) for ingests that take over a second").tag(
+        config=True
+    )
     stop_services_at_exit = Bool(
         False, help="when the kernel exits, stop the services this kernel started (for throw-away homes, CI)"
     ).tag(config=True)
@@ -206,7 +210,15 @@ class AgentMagics(Magics):
             self._session = Session(settings=settings, agent=self.agent, cassette=self.cassette or None,
                                     progress=self._say)
             self._owns_session = True
+            self._session.progress_bar = self._progress_bar
         return self._session
+
+    def _progress_bar(self, **options: Any) -> Any:
+        if not self.progress:
+            return None
+        from tqdm.auto import tqdm  # a widget in a kernel, text on stderr elsewhere
+
+        return tqdm(**options)
 
     @property
     def has_session(self) -> bool:
@@ -217,6 +229,8 @@ class AgentMagics(Magics):
         self.close()
         self._session = session
         self._owns_session = own
+        if session.progress_bar is None:
+            session.progress_bar = self._progress_bar
 
     def close(self) -> None:
         """Release the session: close its store connections; services stay up (see `%iowarp services down`)."""

@@ -56,7 +56,7 @@ def test_the_seed_demo_becomes_exactly_this_dataframe(session, tag):
         ("ingestor", "destroy", True, 0.05, NA, "both"),
         ("retriever", "retrieve", False, -0.50, NA, NA),
     ]
-    assert df.error.iloc[-1] == "blob_not_found"
+    assert df.error.iloc[-1] == "tag_not_found"  # read after destroy: the tag is gone
     assert df.blobs.iloc[2] == 3  # the query saw the three cached sample docs
     assert (df.backend == "rule").all()
 

@@ -52,7 +52,7 @@ SEED_EXPECTED = [  # (agent, action, ok, cache_hit, reward)
     ("retriever", "retrieve", True, False, 0.20),
     ("retriever", "retrieve", True, True, 0.30),
     ("ingestor", "destroy", True, None, 0.05),
-    ("retriever", "retrieve", False, None, -0.50),
+    ("retriever", "retrieve", False, None, -0.50),  # tag_not_found: the tag is gone, not just the blob
 ]
 
 
@@ -120,7 +120,7 @@ def test_seed_demo_cell_binds_its_steps(ip, magics, tag):
     steps = ip.user_ns["steps"]
     assert isinstance(steps, pd.DataFrame)
     assert rows_of(steps) == SEED_EXPECTED
-    assert steps["error"].iloc[-1] == "blob_not_found"
+    assert steps["error"].iloc[-1] == "tag_not_found"
     assert steps["step"].tolist() == list(range(before, before + 9))
     assert steps["command"].iloc[0] == f"load file::sample_docs/api_reference.md as {tag}"  # {tag} was filled in
     assert result.frame.equals(steps)
@@ -129,9 +129,9 @@ def test_seed_demo_cell_binds_its_steps(ip, magics, tag):
     text = repr(result)
     assert text.splitlines()[0] == "9 steps · 8 ok · 1 error · hits 2/3 · reward +0.70"
     assert re.search(r"retrieve\s+.*\s+error\s+-0\.50", text)
-    assert f"blob 'api_reference.md' not found in tag '{tag}'" in text
+    assert f"tag '{tag}' does not exist" in text
     html = result._repr_html_()
-    assert html.count("<tr") == 10 and "blob_not_found" in html and "+0.30" in html
+    assert html.count("<tr") == 10 and "tag_not_found" in html and "+0.30" in html
 
 
 def test_assignment_syntax_like_jupysql(ip, magics, tag):
@@ -354,7 +354,7 @@ def test_views_are_dataframes(ip, magics, tag):
 
     destroyed = ip.run_line_magic("iowarp", f"destroy {tag}")
     assert destroyed.ok and destroyed.frame["action"].tolist() == ["destroy"]
-    with pytest.raises(UsageError, match=r"not found in tag") as err:
+    with pytest.raises(UsageError, match=r"does not exist") as err:
         ip.run_line_magic("iowarp", f"get {tag} notes.txt")
     assert "\n" not in str(err.value)
     again = ip.run_line_magic("iowarp", f"destroy {tag}")  # a failed direct step is a row
@@ -526,4 +526,33 @@ def test_a_value_too_large_for_the_cache_is_shown_as_bypassed_not_missed(ip, mag
     assert text.splitlines()[0].endswith("hits 0/2 · 2 bypassed the cache · reward +0.40")
     rows = [line for line in text.splitlines() if "retrieve" in line]
     assert len(rows) == 2 and all(re.search(r"\bbypass\b", r) and not re.search(r"\bmiss\b", r) for r in rows)
+    ip.run_line_magic("iowarp", f"destroy {tag}")
+
+
+def test_missing_tags_long_names_and_long_ingests_read_well(ip, magics, tag, data_dir, monkeypatch, capsys):
+    """Item 14: one error code for a missing tag, long names cut in messages, a bar for long ingests."""
+    via_agent = ip.run_line_magic("agent", f"get notes.txt from {tag}")
+    assert via_agent[0].error == "tag_not_found"
+    with pytest.raises(UsageError, match=f"tag '{tag}' does not exist"):
+        ip.run_line_magic("iowarp", f"get {tag} notes.txt")
+    ip.run_line_magic("agent", f"load file::sample_docs/notes.txt as {tag}")
+    assert ip.run_line_magic("agent", f"get ghost.md from {tag}")[0].error == "blob_not_found"
+
+    ip.user_ns["long"] = "n" * 10_000
+    result = ip.run_line_magic("agent", f"get {{long}} from {tag}")
+    assert result[0].error == "blob_not_found"
+    assert len(result[0].message) < 300 and "…" in result[0].message
+    assert max(len(line) for line in repr(result).splitlines()) < 300
+    with pytest.raises(UsageError) as err:
+        ip.run_line_magic("iowarp", f"get {tag} {{long}}")
+    assert len(str(err.value)) < 300
+
+    monkeypatch.setattr("agentfactory.env.PROGRESS_AFTER_S", 0.0)  # the bar shows only after a second
+    capsys.readouterr()
+    ip.run_line_magic("agent", f"ingest folder::sample_docs into {tag}")
+    shown = capsys.readouterr().err
+    assert f"assimilate -> {tag}" in shown and "B/s" in shown
+    magics.progress = False
+    ip.run_line_magic("agent", f"ingest folder::sample_docs into {tag}")
+    assert "assimilate ->" not in capsys.readouterr().err
     ip.run_line_magic("iowarp", f"destroy {tag}")

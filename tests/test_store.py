@@ -85,13 +85,13 @@ def test_destroy_makes_cached_entries_unreachable(store, tag, blob_factory):
     # the old entry is physically still in memcached...
     assert raw_client(store).get(store.cache.key(tag, "a.txt")) is not None
     # ...and yet it is never served
-    with pytest.raises(BlobNotFound):
+    with pytest.raises(TagNotFound):
         store.retrieve(tag, "a.txt")
     with pytest.raises(TagNotFound):
         store.query(tag)
     # a fresh kernel (no local generation memory) must not serve it either
     other = TwoTierStore(CacheTier(MemcachedBackend(store.cache.backend.servers)), store.iowarp)
-    with pytest.raises(BlobNotFound):
+    with pytest.raises(TagNotFound):
         other.retrieve(tag, "a.txt")
     # re-creating the tag starts clean
     store.assimilate([blob_factory("a.txt", b"secret v2")], tag)
@@ -157,7 +157,7 @@ def test_retrieve_of_missing_blob_is_not_found(store, tag, blob_factory):
     store.assimilate([blob_factory("there", b"1")], tag)
     with pytest.raises(BlobNotFound):
         store.retrieve(tag, "not-there")
-    with pytest.raises(BlobNotFound):
+    with pytest.raises(TagNotFound):  # the tag is what is missing, and the error says so
         store.retrieve(f"{tag}_missing", "x")
     assert store.counters.errors == 2
 
@@ -257,7 +257,7 @@ def test_several_memcached_nodes_through_hashclient(store, tag, blob_factory, pr
         s.prune(tag, names[:10])
         assert len(s.query(tag).blobs) == 30
         s.destroy([tag])
-        with pytest.raises(BlobNotFound):
+        with pytest.raises(TagNotFound):
             s.retrieve(tag, "n20")
     finally:
         second.kill()

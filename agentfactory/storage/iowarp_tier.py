@@ -181,6 +181,8 @@ class IOWarpTier:
         # into the bytes we return (Frame.bytes and then a slice would copy twice).
         frame = self._get_frame(tag, name)
         if frame is None:
+            if not self.tag_exists(tag):  # say which name is wrong: a read of a destroyed tag is not a missing blob
+                raise TagNotFound(f"tag {tag!r} does not exist", hint="`list blobs in *` shows the tags there are")
             raise BlobNotFound(f"blob {name!r} not found in tag {tag!r}", hint=f"`list blobs in {tag}` shows what it holds")
         raw = frame.buffer
         header = unpack_stored_header(raw)
