@@ -111,7 +111,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _blueprints(args: argparse.Namespace) -> int:
-    from .factory import Blueprint, BlueprintRegistry, dump_blueprint
+    from .factory import BlueprintRegistry, dump_blueprint
 
     registry = BlueprintRegistry()
     if args.command == "list":
@@ -127,7 +127,7 @@ def _blueprints(args: argparse.Namespace) -> int:
                 "description": args.description or f"{args.type} agent {args.name}"}
         if args.model:
             data["model"] = args.model
-        path = registry.create(Blueprint.model_validate(data))
+        path = registry.create(data)  # validated there: a BlueprintError (one line), never a pydantic traceback
         print(f"created {args.name} in {path}")
     elif args.command == "delete":
         registry.delete(args.name)

@@ -21,7 +21,7 @@ from .core.actions import parse_action
 from .core.errors import AgentFactoryError, ConfigError
 from .core.observation import Observation
 from .env import IOWarpEnv
-from .factory import Blueprint, BlueprintRegistry, get_agent_type
+from .factory import Blueprint, BlueprintRegistry, buildable
 from .services import Services
 from .storage.cache_backends import MemcachedBackend
 from .storage.cache_tier import CacheTier
@@ -158,11 +158,8 @@ class Session:
         bps = [self.registry.get(n) for n in names] if names else [
             bp for bp in self.registry.list() if bp.type not in COORDINATOR_TYPES
         ]
-        agents = []
-        for bp in bps:
-            factory = get_agent_type(bp.type)
-            agents.append(factory(bp, self._env_for(bp)))
-        return agents
+        # a blueprint whose type is unknown is warned about and skipped, not fatal to routing
+        return [factory(bp, self._env_for(bp)) for bp, factory in buildable(bps)]
 
     def coordinator(self, *, agent: str | None = None, backend: str | None = None) -> Coordinator:
         name = agent or self.agent_blueprint

@@ -532,3 +532,45 @@ def test_in_process_registration_overrides_an_entry_point(fake_dist):
 def test_without_the_distribution_the_type_is_unknown():
     with pytest.raises(BlueprintError, match="unknown agent type 'fake'"):
         get_agent_type("fake")
+
+
+# -- issue 9, item 10: a bad blueprint is refused at creation and never breaks routing --------
+@pytest.mark.faults
+def test_create_refuses_an_unknown_type_and_saves_nothing(reg):
+    with pytest.raises(BlueprintError, match="unknown agent type 'nonsense'; nothing was saved"):
+        reg.create({"name": "foo", "description": "d", "type": "nonsense"})
+    assert "foo" not in reg.names() and not (reg.user_dir / "foo.yaml").exists()
+    reg.create({"name": "ok_one", "description": "d", "type": "ingestor"})
+    with pytest.raises(BlueprintError, match="unknown agent type"):
+        reg.update("ok_one", type="nonsense")
+    assert reg.get("ok_one").type == "ingestor"
+
+
+@pytest.mark.faults
+def test_one_bad_user_blueprint_is_reported_and_skipped_not_fatal(reg):
+    from agentfactory.agents import specialists  # noqa: F401 - registers the built-in types
+    from agentfactory.session import Session
+
+    for t in ("ingestor", "retriever", "coordinator", "iowarp", "llm"):  # the autouse fixture emptied them
+        register_agent_type(t, specialists.SpecialistAgent)
+    write(reg.user_dir / "foo.yaml", "name: foo\ndescription: a typo\ntype: nonsense\n")  # edited by hand
+    with pytest.warns(RuntimeWarning, match="'foo' is skipped: unknown agent type 'nonsense'"):
+        decision = Session(registry=reg).route("list blobs in *")
+    assert (decision.agent, decision.action.action) == ("retriever", "list_blobs")
+    with pytest.raises(BlueprintError, match="unknown agent type 'nonsense'"):
+        Session(registry=reg, agent="foo").route("list blobs in *")  # asked for by name: its own error
+
+
+@pytest.mark.faults
+@pytest.mark.parametrize("args, says", [
+    (["foo", "--type", "nonsense"], "unknown agent type 'nonsense'"),
+    (["../evil", "--type", "retriever"], "'../evil' is not a valid name"),
+])
+def test_cli_create_errors_are_one_line(tmp_path, args, says):
+    import subprocess
+
+    out = subprocess.run([sys.executable, "-m", "agentfactory.cli", "create", *args], capture_output=True, text=True,
+                         env={**os.environ, "AGENTFACTORY_BLUEPRINTS": str(tmp_path)}, timeout=60)
+    assert out.returncode == 2 and says in out.stderr
+    assert "Traceback" not in out.stderr and len(out.stderr.strip().splitlines()) == 1
+    assert list(tmp_path.iterdir()) == []

@@ -14,8 +14,8 @@ from .blueprint import (
     validate_blueprint,
     write_blueprint,
 )
-from .discovery import ENTRY_POINT_GROUP, agent_types, get_agent_type, register_agent_type, unregister_agent_type
-from .registry import ENV_VAR, BlueprintRegistry, builtin_blueprint_dir, default_user_dir
+from .discovery import ENTRY_POINT_GROUP, agent_types, buildable, get_agent_type, register_agent_type, unregister_agent_type
+from .registry import ENV_VAR, BlueprintRegistry, builtin_blueprint_dir, check_type, default_user_dir
 
 __all__ = [
     "BACKENDS",
@@ -28,7 +28,9 @@ __all__ = [
     "CacheConfig",
     "StoreConfig",
     "agent_types",
+    "buildable",
     "builtin_blueprint_dir",
+    "check_type",
     "default_actions",
     "default_user_dir",
     "dump_blueprint",

@@ -127,8 +127,30 @@ def get_agent_type(name: str) -> Any:
     raise BlueprintError(f"unknown agent type {name!r}", hint=hint)
 
 
+def buildable(blueprints: list[Any]) -> list[tuple[Any, Any]]:
+    """(blueprint, factory) for each blueprint whose type exists; the others are warned about and skipped.
+
+    One bad user file (a typo in `type:`, a plug-in uninstalled since) must not
+    stop every other agent from routing. When nothing is left, the first
+    error is raised: there is no agent to route to, and the user needs to know why.
+    """
+    found, errors = [], []
+    for bp in blueprints:
+        try:
+            found.append((bp, get_agent_type(bp.type)))
+        except BlueprintError as exc:
+            errors.append((bp, exc))
+    if errors and not found:
+        bp, exc = errors[0]
+        raise BlueprintError(f"blueprint {bp.name!r}: {exc.message}", hint=exc.hint)
+    for bp, exc in errors:
+        warnings.warn(f"blueprint {bp.name!r} is skipped: {exc}", RuntimeWarning, stacklevel=3)
+    return found
+
+
 __all__ = [
     "ENTRY_POINT_GROUP",
+    "buildable",
     "agent_types",
     "get_agent_type",
     "register_agent_type",

@@ -30,7 +30,16 @@ from typing import Any
 import platformdirs
 
 from ..core.errors import BlueprintError
-from .blueprint import YAML_SUFFIXES, Blueprint, default_actions, load_blueprint, validate_blueprint, write_blueprint
+from .blueprint import (
+    BUILTIN_TYPES,
+    YAML_SUFFIXES,
+    Blueprint,
+    default_actions,
+    load_blueprint,
+    validate_blueprint,
+    write_blueprint,
+)
+from .discovery import ENTRY_POINT_GROUP, get_agent_type
 
 ENV_VAR = "AGENTFACTORY_BLUEPRINTS"
 
@@ -85,6 +94,25 @@ def _scan(folder: Path, *, builtin: bool) -> tuple[dict[str, _Entry], list[Bluep
             entries[path.stem] = _Entry(path, builtin, error=exc)
             problems.append(exc)
     return entries, problems
+
+
+def check_type(bp: Blueprint) -> Blueprint:
+    """`bp` if its `type` names an agent type that exists now, else a one-line `BlueprintError`.
+
+    Checked when a blueprint is written, so a typo is refused at once instead of
+    being saved and breaking every later `run` and `parse`.
+    """
+    if bp.type not in BUILTIN_TYPES:
+        try:
+            get_agent_type(bp.type)
+        except BlueprintError as exc:
+            close = difflib.get_close_matches(bp.type, BUILTIN_TYPES, n=1)
+            raise BlueprintError(
+                f"blueprint {bp.name!r}: {exc.message}; nothing was saved",
+                hint=(f"did you mean {close[0]!r}? " if close else "")
+                + f"use one of {', '.join(BUILTIN_TYPES)}, or a type a plug-in registers ({ENTRY_POINT_GROUP!r})",
+            ) from None
+    return bp
 
 
 def _copy(err: BlueprintError) -> BlueprintError:
@@ -190,7 +218,7 @@ class BlueprintRegistry:
         that writes a shadowing user copy.
         """
         label = f"blueprint {bp.get('name', '?')!r}" if isinstance(bp, Mapping) else "blueprint"
-        bp = validate_blueprint(bp, source=label)
+        bp = check_type(validate_blueprint(bp, source=label))
         entries, _ = self._scan()
         if bp.name in entries and not overwrite:
             what = "a built-in blueprint" if entries[bp.name].builtin else f"a blueprint ({entries[bp.name].path})"
@@ -226,6 +254,8 @@ class BlueprintRegistry:
         if "type" in changes and "actions" not in changes and current.actions == default_actions(current.type):
             data["actions"] = None  # re-derived from the new type
         bp = validate_blueprint(data, source=f"update of blueprint {name!r}")
+        if "type" in changes:
+            check_type(bp)
         if bp == current:
             return current
         entries, _ = self._scan()
@@ -251,4 +281,4 @@ class BlueprintRegistry:
         entry.path.unlink(missing_ok=True)
 
 
-__all__ = ["BlueprintRegistry", "ENV_VAR", "builtin_blueprint_dir", "default_user_dir"]
+__all__ = ["BlueprintRegistry", "ENV_VAR", "builtin_blueprint_dir", "check_type", "default_user_dir"]
