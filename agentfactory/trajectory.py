@@ -68,6 +68,7 @@ from pydantic import BaseModel, ConfigDict
 __all__ = [
     "COLUMNS",
     "DTYPES",
+    "MANUAL_AGENT",
     "TIERS",
     "AgentActionStats",
     "Trajectory",
@@ -101,6 +102,9 @@ DTYPES: dict[str, Any] = {
     "message": _STRING,
 }
 COLUMNS: tuple[str, ...] = tuple(DTYPES)
+
+#: The agent name of steps a person took directly (``%iowarp put/get/ls/...``); hit rates leave them out.
+MANUAL_AGENT = "manual"
 
 #: Allowed values of ``tier`` (besides missing).
 TIERS: frozenset[str] = frozenset({"cache", "iowarp", "both", "bypass"})
@@ -352,8 +356,9 @@ class TrajectorySummary(BaseModel):
     """Headline numbers of a trajectory; ``summary["hit_rate"]`` works too.
 
     ``hit_rate`` counts only steps where a cache lookup happened (``cache_hit``
-    not missing), so assimilate or destroy steps do not dilute it; it is None
-    when no step looked in the cache. ``errors`` counts steps with ``ok`` False.
+    not missing), so assimilate or destroy steps do not dilute it, and leaves
+    out agent ``manual`` (a person inspecting the store); it is None when no
+    agent step looked in the cache. ``errors`` counts steps with ``ok`` False.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -720,7 +725,7 @@ class Trajectory:
     def summary(self) -> TrajectorySummary:
         """Steps, episodes, cache hit rate, total reward, errors, reward per agent/action."""
         df = self.to_frame()
-        hits = df["cache_hit"]
+        hits = df["cache_hit"][(df["agent"] != MANUAL_AGENT).to_numpy(dtype=bool)]
         looked = int(hits.notna().sum())
         groups = (
             df.groupby(["agent", "action"], sort=True)["reward"]

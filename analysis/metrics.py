@@ -6,6 +6,11 @@ hand-built frames that leave the optional ones out: a frame without
 ``cache_hit`` simply has no retrieves, one without ``latency_ms`` no latencies.
 Output columns are snake_case nouns with their unit in the name where they have
 one (``latency_ms_p95``); rewards are unitless points, hit rates fractions in [0, 1].
+
+Hit rates leave out the steps of agent ``manual`` by default: those are a
+person inspecting the store (``%iowarp get``, ``ls``, ``tags``), which is
+recorded, and must not move the numbers that measure the agents. Pass
+``manual=True`` to count them.
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from agentfactory.trajectory import MANUAL_AGENT
 
 __all__ = [
     "compare_runs",
@@ -40,12 +47,15 @@ SUMMARY_FIELDS: tuple[str, ...] = (
 _TIER_COLUMNS: tuple[str, ...] = ("iowarp_blobs", "cached_blobs", "iowarp_bytes", "cached_bytes")
 
 
-def retrieves(df: pd.DataFrame) -> pd.DataFrame:
+def retrieves(df: pd.DataFrame, *, manual: bool = False) -> pd.DataFrame:
     """The steps that looked in the cache: rows whose ``cache_hit`` is not missing.
 
     ``cache_hit`` comes back as the nullable ``boolean`` dtype even when a
     hand-built frame stored it as objects (``True``/``False``/``None``).
+    Steps of agent ``manual`` (a person inspecting) count only with ``manual=True``.
     """
+    if not manual and "agent" in df.columns and len(df):
+        df = df.loc[(df["agent"] != MANUAL_AGENT).fillna(True).to_numpy(dtype=bool)]
     if "cache_hit" not in df.columns or df.empty:
         out = df.iloc[0:0].copy()
         out["cache_hit"] = pd.array([], dtype="boolean")
@@ -60,7 +70,7 @@ def _steps(df: pd.DataFrame) -> pd.Index:
     return pd.Index(df["step"] if "step" in df.columns else df.index, name="step")
 
 
-def hit_rate(df: pd.DataFrame, window: int = 50) -> pd.DataFrame:
+def hit_rate(df: pd.DataFrame, window: int = 50, *, manual: bool = False) -> pd.DataFrame:
     """Cache hit rate over time, computed over retrieve steps only.
 
     Returns one row per retrieve, indexed by ``step``, with
@@ -72,10 +82,11 @@ def hit_rate(df: pd.DataFrame, window: int = 50) -> pd.DataFrame:
     Steps that are not retrieves (``cache_hit`` missing) are left out rather
     than counted as misses: a burst of ``assimilate`` steps says nothing about
     the cache. An empty frame, or one without retrieves, gives an empty frame.
+    Retrieves of agent ``manual`` count only with ``manual=True``.
     """
     if window < 1:
         raise ValueError(f"window must be at least 1 retrieve, got {window}")
-    looked = retrieves(df)
+    looked = retrieves(df, manual=manual)
     hits = looked["cache_hit"].to_numpy(dtype="float64", na_value=np.nan)
     index = _steps(looked)
     rolling = pd.Series(hits).rolling(window, min_periods=1).mean().to_numpy()
@@ -153,14 +164,15 @@ def tier_contents(snapshot: Iterable[Mapping[str, Any]] | pd.DataFrame | None) -
     return frame.set_index("tag")
 
 
-def run_summary(df: pd.DataFrame) -> pd.Series:
+def run_summary(df: pd.DataFrame, *, manual: bool = False) -> pd.Series:
     """The headline numbers of one run, as a Series (see :data:`SUMMARY_FIELDS`).
 
-    ``hit_rate`` is hits / retrieves (NaN without retrieves), ``errors`` the
-    steps with ``ok`` false, latencies the median and 95th percentile of
-    ``latency_ms`` over all steps (NaN without steps).
+    ``hit_rate`` is hits / retrieves (NaN without retrieves; ``manual``
+    retrieves count only with ``manual=True``), ``errors`` the steps with
+    ``ok`` false, latencies the median and 95th percentile of ``latency_ms``
+    over all steps (NaN without steps).
     """
-    looked = retrieves(df)
+    looked = retrieves(df, manual=manual)
     n_looked = len(looked)
     reward = df["reward"].astype("float64") if "reward" in df.columns else pd.Series(dtype="float64")
     latency = df["latency_ms"].astype("float64").dropna() if "latency_ms" in df.columns else pd.Series(dtype="float64")

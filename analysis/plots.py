@@ -214,14 +214,15 @@ def _rotate_ticks(ax: Axes, labels: Sequence[str]) -> None:
 
 
 # -- hit rate ---------------------------------------------------------------------
-def plot_hit_rate(df: pd.DataFrame, window: int = 50, ax: Axes | None = None) -> Axes:
+def plot_hit_rate(df: pd.DataFrame, window: int = 50, ax: Axes | None = None, *, manual: bool = False) -> Axes:
     """Rolling and cumulative cache hit rate of the retrieves, against the step.
 
     The rolling line averages the last ``window`` retrieves; the cumulative one
     every retrieve so far. Dotted verticals mark episode starts (up to 20).
+    Retrieves of agent ``manual`` (a person inspecting) count only with ``manual=True``.
     """
     ax = _axes(ax)
-    rates = hit_rate(df, window)
+    rates = hit_rate(df, window, manual=manual)
     ax.set_xlabel("step")
     ax.set_ylabel(HIT_RATE_LABEL)
     if rates.empty:

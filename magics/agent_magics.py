@@ -72,7 +72,11 @@ IOWARP_USAGE = """\
 %iowarp services [status|up|down [--force]]
                                    the services; `down` stops only what this kernel started
 %iowarp dashboard                  live widgets over the trajectory (agentfactory.analysis)
-%iowarp reset                      start a new episode"""
+%iowarp reset                      start a new episode
+
+put, get, ls, tags, prune and destroy are recorded in the trajectory as agent
+`manual` (history shows them); the hit rates of agentfactory.analysis and the
+dashboard leave manual steps out, so inspecting data never moves them."""
 
 
 def interpolate(text: str, namespace: Mapping[str, Any]) -> str:
@@ -443,15 +447,20 @@ class AgentMagics(Magics):
         if not record.ok:  # the message carries the hint
             raise UsageError(record.message or record.error or "failed")
 
-    def _ls(self, args: list[str], ns: Mapping[str, Any], command: str) -> Any:
+    def _listed(self, args: list[str], ns: Mapping[str, Any], command: str) -> tuple[str, list[Any]]:
+        """The blobs of the tags matching a pattern, read as a recorded manual `list_blobs` step."""
         pattern = interpolate(args[0], ns) if args else "*"
         record = self._manual("list_blobs", {"tag_pattern": pattern}, command)
-        self._raise_failed(record)
-        return store_ops.blobs_frame(self.session, record.observation.blobs if record.observation else [])
+        self._raise_failed(record)  # a tag that does not exist says so, in one line
+        return pattern, record.observation.blobs if record.observation else []
+
+    def _ls(self, args: list[str], ns: Mapping[str, Any], command: str) -> Any:
+        pattern, refs = self._listed(args, ns, command)
+        return store_ops.blobs_frame(self.session, refs) if refs else store_ops.nothing_matches(pattern)
 
     def _tags(self, args: list[str], ns: Mapping[str, Any], command: str) -> Any:
-        pattern = interpolate(args[0], ns) if args else "*"
-        return store_ops.tags_frame(self._ready(), pattern)
+        pattern, refs = self._listed(args, ns, command)
+        return store_ops.tags_frame(self.session, refs) if refs else store_ops.nothing_matches(pattern)
 
     def _prune(self, args: list[str], ns: Mapping[str, Any], command: str) -> AgentResult:
         self._need(args, 2, "%iowarp prune TAG BLOB...")

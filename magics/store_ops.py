@@ -8,6 +8,8 @@ import pandas as pd
 
 from agentfactory.session import Session
 
+from .results import Message
+
 # -- views ----------------------------------------------------------------------------
 def blobs_frame(session: Session, refs: list[Any]) -> pd.DataFrame:
     """tag, blob, cached: what IOWarp holds and whether the cache has it now."""
@@ -21,9 +23,16 @@ def blobs_frame(session: Session, refs: list[Any]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["tag", "blob", "cached"])
 
 
-def tags_frame(session: Session, pattern: str) -> pd.DataFrame:
-    rows = sorted(session.snapshot(pattern), key=lambda r: r["tag"])
-    return pd.DataFrame(rows, columns=["tag", "iowarp_blobs", "cached_blobs"])
+def tags_frame(session: Session, refs: list[Any]) -> pd.DataFrame:
+    """tag, iowarp_blobs, cached_blobs: per tag, what IOWarp holds and how much of it is cached now."""
+    blobs = blobs_frame(session, refs)
+    counts = blobs.groupby("tag", sort=True)["cached"].agg(iowarp_blobs="size", cached_blobs="sum").reset_index()
+    return counts.astype({"iowarp_blobs": "int64", "cached_blobs": "int64"})
+
+
+def nothing_matches(pattern: str) -> Message:
+    """An empty view says why it is empty (an empty table looks like a broken one)."""
+    return Message(f"no tag matches {pattern!r}: `%iowarp tags` lists every tag")
 
 
 def stats_frame(session: Session) -> pd.DataFrame:

@@ -556,3 +556,29 @@ def test_missing_tags_long_names_and_long_ingests_read_well(ip, magics, tag, dat
     ip.run_line_magic("agent", f"ingest folder::sample_docs into {tag}")
     assert "assimilate ->" not in capsys.readouterr().err
     ip.run_line_magic("iowarp", f"destroy {tag}")
+
+
+def test_inspecting_the_store_is_recorded_but_never_moves_the_hit_rate(ip, magics, tag):
+    """Item 13: `%iowarp get/ls/tags` are all recorded (agent manual); hit rates leave them out."""
+    from agentfactory.analysis import hit_rate, run_summary
+
+    ip.run_line_magic("agent", f"load file::sample_docs/notes.txt as {tag}")
+    ip.run_line_magic("iowarp", f"prune {tag} notes.txt")
+    start = len(magics.session.trajectory)
+    ip.run_line_magic("agent", f"get notes.txt from {tag}")  # the agent's only read: a miss
+    for _ in range(5):
+        ip.run_line_magic("iowarp", f"get {tag} notes.txt")  # a person looking: hits
+    ip.run_line_magic("iowarp", f"ls {tag}")
+    tags = ip.run_line_magic("iowarp", f"tags {tag}")
+    assert tags.to_dict("records") == [{"tag": tag, "iowarp_blobs": 1, "cached_blobs": 1}]
+
+    frame = magics.session.trajectory.to_frame().iloc[start:]
+    assert frame["agent"].tolist() == ["retriever"] + ["manual"] * 7
+    assert frame["action"].tolist() == ["retrieve"] * 6 + ["list_blobs"] * 2
+    assert run_summary(frame)["hit_rate"] == 0.0 and len(hit_rate(frame)) == 1
+    assert run_summary(frame, manual=True)["hit_rate"] == pytest.approx(5 / 6)
+
+    ip.run_line_magic("iowarp", f"destroy {tag}")
+    with pytest.raises(UsageError, match=f"tag '{tag}' does not exist"):  # item 20: not an empty table
+        ip.run_line_magic("iowarp", f"tags {tag}")
+    assert "no tag matches" in ip.run_line_magic("iowarp", f"tags {tag}*")
