@@ -582,3 +582,21 @@ def test_inspecting_the_store_is_recorded_but_never_moves_the_hit_rate(ip, magic
     with pytest.raises(UsageError, match=f"tag '{tag}' does not exist"):  # item 20: not an empty table
         ip.run_line_magic("iowarp", f"tags {tag}")
     assert "no tag matches" in ip.run_line_magic("iowarp", f"tags {tag}*")
+
+
+def test_cache_errors_name_the_tag_and_blob_never_a_raw_key(ip, magics, tag):
+    """Item 19 (and 16's raw KeyError): a reply that answers another request, as a shared socket gives."""
+    ip.user_ns.update(one=b"first blob", two=b"second blob")
+    ip.run_line_magic("iowarp", f"put {tag} b1 {{one}}")
+    ip.run_line_magic("iowarp", f"put {tag} b2 {{two}}")
+    cache = magics.session.store.cache
+    client = cache.backend._client
+    client.get("warm-up")  # connected
+    client.sock.sendall(f"get {cache.key(tag, 'b2')}\r\n".encode())  # its reply will arrive first
+
+    assert ip.run_line_magic("iowarp", f"get {tag} b1") == b"first blob"  # was: KeyError: b'af:d:...'
+    stats = ip.run_line_magic("iowarp", "stats")
+    error = str(stats.loc[("cache", "last_error"), "value"]) if ("cache", "last_error") in stats.index else (
+        cache.last_error)
+    assert f"blob 'b2' of tag '{tag}'" in error and "af:d:" not in error
+    ip.run_line_magic("iowarp", f"destroy {tag}")

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 import secrets
 import struct
 import time
@@ -42,7 +43,9 @@ from .framing import (
 
 # memcached's item limit counts the key and ~50 bytes of item header too
 _ITEM_OVERHEAD = 320
-_BACKEND_ERRORS = (MemcacheError, OSError, ValueError)
+# KeyError: pymemcache raises it with the raw key when a reply answers another request
+# (a socket shared by two threads); it is a cache failure like the others, never the caller's
+_BACKEND_ERRORS = (MemcacheError, OSError, ValueError, KeyError)
 _FLAG_MASK = 0xFFFFFFFF  # memcached client flags are 32 bits
 
 
@@ -78,17 +81,36 @@ def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).decode().rstrip("=")
 
 
+# What each recent key stands for, so an error never shows a user `b'af:d:JvjlJu...'`.
+_KEY_NAMES: dict[str, str] = {}
+_KEY_NAMES_MAX = 65536
+_RAW_KEY = re.compile(r"b?'?\b([A-Za-z0-9_]+:[dg]:[A-Za-z0-9_-]{16,})\b'?")
+
+
+def _remember(key: str, names: str) -> str:
+    if len(_KEY_NAMES) >= _KEY_NAMES_MAX:
+        _KEY_NAMES.clear()
+    _KEY_NAMES[key] = names
+    return key
+
+
+def readable(text: str) -> str:
+    """`text` with every cache key replaced by the tag and blob it stands for."""
+    return _RAW_KEY.sub(lambda m: _KEY_NAMES.get(m.group(1), "a cache entry"), text)
+
+
 # Keys are pure functions of the names, and hashing + base64 is a tenth of a
 # cache hit's Python time: remember the recent ones (bounded, per process).
 @lru_cache(maxsize=16384)
 def _data_key(namespace: str, tag: str, blob: str) -> str:
     digest = hashlib.blake2b(tag.encode() + b"\x00" + blob.encode(), digest_size=18).digest()
-    return f"{namespace}:d:{_b64(digest)}"
+    return _remember(f"{namespace}:d:{_b64(digest)}", f"blob {blob!r} of tag {tag!r}")
 
 
 @lru_cache(maxsize=4096)
 def _gen_key(namespace: str, tag: str) -> str:
-    return f"{namespace}:g:{_b64(hashlib.blake2b(tag.encode(), digest_size=18).digest())}"
+    key = f"{namespace}:g:{_b64(hashlib.blake2b(tag.encode(), digest_size=18).digest())}"
+    return _remember(key, f"the generation token of tag {tag!r}")
 
 
 @dataclass
@@ -123,7 +145,7 @@ class CacheTier:
 
     def _failed(self, exc: BaseException) -> None:
         self.counters.errors += 1
-        self.last_error = f"{type(exc).__name__}: {exc}"
+        self.last_error = readable(f"{type(exc).__name__}: {exc}")
         self._down_until = time.monotonic() + self.retry_after_s
 
     # -- generations ----------------------------------------------------------
