@@ -37,6 +37,7 @@ from .storage.store import TwoTierStore
 
 Progress = Callable[[str], None]
 SERVICE_NAMES = ("bridge", "runtime", "memcached")  # the order they are stopped in
+_HINTS = {"bridge": "agentfactory", "runtime": "clio_run", "memcached": "memcached"}  # in their command lines
 
 
 class ProcInfo(BaseModel):
@@ -52,6 +53,9 @@ class ServicesState(BaseModel):
     memcached_servers: list[str] = []
     runtime: ProcInfo | None = None
     bridge: ProcInfo | None = None
+    # processes we started that an override (AGENTFACTORY_MEMCACHED/_BRIDGE) displaced:
+    # still ours to stop, and re-attached when the override goes away
+    retired: dict[str, ProcInfo] = {}
 
 
 class ServiceStatus(BaseModel):
@@ -63,6 +67,22 @@ class ServiceStatus(BaseModel):
 
 
 # -- small helpers ----------------------------------------------------------------
+def _retire(state: ServicesState, name: str) -> None:
+    """Keep a process we started, displaced by an override, on record so `down` still stops it."""
+    info = getattr(state, name)
+    if info is not None and info.started_by_us and _alive(info.pid, _HINTS[name]):
+        state.retired[name] = info
+
+
+def _unretire(state: ServicesState, name: str) -> bool:
+    """Put a displaced process back in place when the override is gone and it still runs."""
+    info = state.retired.pop(name, None)
+    if info is not None and _alive(info.pid, _HINTS[name]):
+        setattr(state, name, info)
+        return True
+    return False
+
+
 def _alive(pid: int | None, name_hint: str) -> bool:
     """Alive and still the program we started (PIDs get reused)."""
     if not pid:
@@ -110,16 +130,40 @@ def _wait_port(port: int, deadline: float) -> bool:
     return False
 
 
+def _gone(proc: psutil.Process, timeout_s: float) -> bool:
+    """Wait until `proc` has exited; a zombie counts as exited.
+
+    A service started by another process (a notebook kernel, a script) is that
+    process's child, not ours: once it exits it stays a zombie until its parent
+    reaps it, and psutil's wait() would time out on it.
+    """
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            if proc.status() == psutil.STATUS_ZOMBIE:
+                try:  # reap it if it is ours; another parent's zombie is that parent's to reap
+                    os.waitpid(proc.pid, os.WNOHANG)
+                except ChildProcessError:
+                    pass
+                return True
+        except psutil.NoSuchProcess:
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.05)
+
+
 def _terminate(pid: int | None, name_hint: str, timeout_s: float = 10.0) -> bool:
     if not _alive(pid, name_hint):
         return False
-    proc = psutil.Process(pid)
-    proc.terminate()
     try:
-        proc.wait(timeout_s)
-    except psutil.TimeoutExpired:
-        proc.kill()
-        proc.wait(5)
+        proc = psutil.Process(pid)
+        proc.terminate()
+        if not _gone(proc, timeout_s):
+            proc.kill()
+            _gone(proc, 5)
+    except psutil.NoSuchProcess:
+        pass
     return True
 
 
@@ -196,15 +240,19 @@ class Services:
     def _up_cache(self, state: ServicesState, say: Progress) -> None:
         s = self.settings
         if s.memcached_servers:
+            _retire(state, "memcached")
             state.cache_mode, state.memcached_servers, state.memcached = "memcached", s.memcached_servers, None
             return
         binary = shutil.which("memcached") or ("/usr/bin/memcached" if Path("/usr/bin/memcached").exists() else None)
         if s.cache_mode == "embedded" or (binary is None and s.cache_mode == "auto"):
+            _retire(state, "memcached")
             state.cache_mode, state.memcached_servers, state.memcached = "embedded", [], None
             say("cache: embedded in-process LRU (no memcached binary found)" if binary is None else "cache: embedded")
             return
         if binary is None:
             raise ServiceError("memcached is not installed", hint="apt-get install memcached, or AGENTFACTORY_CACHE=embedded")
+        if state.memcached is None and _unretire(state, "memcached"):
+            state.memcached_servers = [state.memcached.endpoint]
         if state.memcached and _alive(state.memcached.pid, "memcached"):
             say(f"memcached: attached (pid {state.memcached.pid}, port {state.memcached.port})")
             return
@@ -266,8 +314,11 @@ class Services:
 
     def _up_bridge(self, state: ServicesState, say: Progress) -> None:
         if self.settings.bridge_endpoint:
+            _retire(state, "bridge")
             state.bridge = ProcInfo(endpoint=self.settings.bridge_endpoint, started_by_us=False)
             return
+        if state.bridge is None or not state.bridge.started_by_us:
+            _unretire(state, "bridge")
         if state.bridge and _alive(state.bridge.pid, "agentfactory"):
             if self._ping(state.bridge.endpoint, protocol=True):
                 say(f"bridge: attached (pid {state.bridge.pid}, {state.bridge.endpoint})")
@@ -341,9 +392,14 @@ class Services:
             if memcached and memcached.started_by_us and _terminate(memcached.pid, "memcached"):
                 stopped.append("memcached")
                 say(f"memcached: stopped (pid {memcached.pid})")
+            for name in sorted(wanted & set(state.retired)):
+                info = state.retired.pop(name)
+                if _terminate(info.pid, _HINTS[name]):
+                    stopped.append(name if name != "runtime" else "iowarp")
+                    say(f"{name}: stopped (pid {info.pid}, displaced by an override)")
             for name in wanted:
                 setattr(state, name, None)
-            if state.bridge or state.runtime or state.memcached:
+            if state.bridge or state.runtime or state.memcached or state.retired:
                 self._save(state)
             else:
                 self.state_file.unlink(missing_ok=True)
@@ -367,11 +423,10 @@ class Services:
         except subprocess.TimeoutExpired:
             pass
         try:
-            psutil.Process(info.pid).wait(15)
+            if not _gone(psutil.Process(info.pid), 15):
+                _terminate(info.pid, "clio_run")
         except psutil.NoSuchProcess:
             pass
-        except psutil.TimeoutExpired:
-            _terminate(info.pid, "clio_run")
         return True
 
     @staticmethod

@@ -124,3 +124,42 @@ def test_up_after_a_runtime_crash_restarts_runtime_and_bridge(tmp_path):
     finally:
         svc.down()
     assert svc.running() == {}
+
+
+# -- issue 9, item 9: services a kernel or script started are stopped too, and overrides forget nothing ---
+OWNER = """
+import sys, time
+from agentfactory.config import Settings
+from agentfactory.services import Services
+Services(Settings(home=sys.argv[1], cache_mode="memcached")).up()
+print("up", flush=True)
+time.sleep(300)  # alive, never reaping: its exited children stay zombies, as a notebook kernel's do
+"""
+
+
+@pytest.mark.faults
+def test_down_stops_what_another_process_started_even_after_an_override(tmp_path, private_memcached):
+    import time
+
+    home = tmp_path / "owned"
+    owner = subprocess.Popen([sys.executable, "-c", OWNER, str(home)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert owner.stdout.readline().strip() == "up"
+        svc = Services(Settings(home=home, cache_mode="memcached"))
+        pids = svc.running()
+        assert set(pids) == {"bridge", "runtime", "memcached"}
+        # AGENTFACTORY_MEMCACHED set for one `up`: the managed memcached is displaced, not forgotten
+        _, server = private_memcached
+        Services(Settings(home=home, memcached_servers=[server])).up()
+        start = time.monotonic()
+        stopped = svc.down()
+        took = time.monotonic() - start
+        assert sorted(stopped) == ["bridge", "iowarp", "memcached"]
+        left = [n for n, pid in pids.items() if psutil.pid_exists(pid) and psutil.Process(pid).status() != "zombie"]
+        assert left == []
+        assert took < 12, took  # was ~16 s, then a psutil.TimeoutExpired traceback
+        assert not (home / "services.json").exists()
+    finally:
+        owner.kill()
+        owner.wait()
+        Services(Settings(home=home)).down()
