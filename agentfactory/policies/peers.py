@@ -91,6 +91,9 @@ def _replay(lcs, cls: str, trace: Path, stream: RequestStream, capacity: int, na
     kwargs = {}
     if cls in _OBJECTIVE:
         kwargs["objective"] = "byte-miss-ratio" if bytes_mode else "object-miss-ratio"
+    # libcachesim's default table (2^24 buckets, 128 MiB, per internal queue) dominates short
+    # runs; it grows on demand, so start near the cache's own object count
+    kwargs["hashpower"] = int(min(24, max(12, np.ceil(np.log2(max(min(capacity, len(stream)), 2))) + 1)))
     cache = getattr(lcs, cls)(int(capacity), **kwargs)
     reader = lcs.TraceReader(str(trace), lcs.TraceType.ORACLE_GENERAL_TRACE)
     start = time.process_time()
