@@ -193,6 +193,16 @@ def _bytes_unit(largest: float) -> tuple[float, str]:
     return 1.0, "bytes"
 
 
+def _human_bytes(n: float) -> str:
+    """A size as people write it: 512 B, 1.5 KiB, 20 MiB (whole numbers from 10 up)."""
+    n = float(n)
+    for power, unit in ((3, "GiB"), (2, "MiB"), (1, "KiB")):
+        if n >= 1024**power:
+            value = n / 1024**power
+            return f"{value:.0f} {unit}" if value >= 10 else f"{value:.1f} {unit}"
+    return f"{n:.0f} B"
+
+
 def _rotate_ticks(ax: Axes, labels: Sequence[str]) -> None:
     """Slant the x tick labels when the longest would not fit in its slot; stand them up when crowded."""
     if not labels:
@@ -243,20 +253,27 @@ def plot_hit_rate(df: pd.DataFrame, window: int = 50, ax: Axes | None = None, *,
                 ax.axvline(start, color="0.6", lw=0.8, ls=":", label="episode start" if i == 0 else None)
     overall = rates["cumulative_hit_rate"].iloc[-1]
     ax.set_title(f"Cache hit rate: {overall:.0%} of {len(rates):,} retrieves")
-    ax.set_ylim(-0.02, 1.02)
+    # 100% is the common answer: keep it, and the markers at either end, off the frame
+    ax.set_ylim(-0.05, 1.08)
     ax.set_yticks(np.linspace(0, 1, 6))
     last = int(df["step"].max()) if "step" in df.columns and len(df) else int(steps[-1])
     first = int(df["step"].min()) if "step" in df.columns and len(df) else int(steps[0])
-    ax.set_xlim(first, max(last, first + 1))
+    pad = max(0.5, 0.02 * (last - first))
+    ax.set_xlim(first - pad, max(last, first + 1) + pad)
     ax.grid(True, alpha=0.3)
     ax.legend(loc="lower right", fontsize="small")
     return ax
 
 
 def plot_compare_hit_rate(runs: Mapping[str, pd.DataFrame], window: int = 50, ax: Axes | None = None) -> Axes:
-    """The rolling hit rate of several runs overlaid, one line per run."""
+    """The rolling hit rate of several runs overlaid, one line per run.
+
+    Runs are aligned on their own retrieve count (the 1st, 2nd, ... retrieve of
+    each run), not on the session's global step: runs recorded one after the
+    other in one trajectory would otherwise sit side by side, never overlaid.
+    """
     ax = _axes(ax)
-    ax.set_xlabel("step")
+    ax.set_xlabel("retrieve (per run)")
     ax.set_ylabel(HIT_RATE_LABEL)
     ax.set_title(f"Rolling cache hit rate per run (last {window} retrieves)")
     drawn = 0
@@ -264,14 +281,14 @@ def plot_compare_hit_rate(runs: Mapping[str, pd.DataFrame], window: int = 50, ax
         rates = hit_rate(frame, window)
         if rates.empty:
             continue
-        ax.plot(rates.index.to_numpy(), rates["rolling_hit_rate"], lw=1.5,
+        ax.plot(np.arange(1, len(rates) + 1), rates["rolling_hit_rate"], lw=1.5,
                 color=_OTHER_COLORS[i % len(_OTHER_COLORS)] if i >= 10 else f"C{i}",
                 label=f"{_short(name, 30)} ({rates['cumulative_hit_rate'].iloc[-1]:.0%} overall)")
         drawn += 1
     if not drawn:
         _note(ax, "no runs yet" if not runs else "no retrieves yet")
         return ax
-    ax.set_ylim(-0.02, 1.02)
+    ax.set_ylim(-0.05, 1.08)
     ax.set_yticks(np.linspace(0, 1, 6))
     ax.grid(True, alpha=0.3)
     ax.legend(loc="lower right", fontsize="small", title="run")
@@ -429,8 +446,20 @@ def plot_tier_contents(snapshot: Any, ax: Axes | None = None, metric: str = "blo
         ax.set_title(f"Tier contents: {metric} per tag (largest {_MAX_TAGS} of {total})")
     iowarp = frame[iowarp_col].astype("float64").fillna(0).to_numpy()
     cache = frame[cache_col].astype("float64").fillna(0).to_numpy()
-    scale, unit = (1.0, "count") if metric == "blobs" else _bytes_unit(max(iowarp.max(), cache.max()))
-    if metric == "bytes":
+    positive = np.concatenate([iowarp, cache])
+    positive = positive[positive > 0]
+    # a 2 KiB tag next to a 2 GiB one is a zero-height bar on a linear axis: spread over two
+    # decades goes on a log axis, in bytes, its ticks in readable units
+    log = metric == "bytes" and len(positive) > 0 and positive.max() / positive.min() > 100
+    scale, unit = (1.0, "count") if metric == "blobs" or log else _bytes_unit(max(iowarp.max(), cache.max()))
+    if log:
+        from matplotlib.ticker import FuncFormatter, LogLocator
+
+        ax.set_yscale("log")
+        ax.yaxis.set_major_locator(LogLocator(base=1024))
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: _human_bytes(v)))
+        ax.set_ylabel("stored size (log scale)")
+    elif metric == "bytes":
         ax.set_ylabel(f"stored size ({unit})")
     x = np.arange(len(frame))
     width = 0.4
@@ -438,10 +467,14 @@ def plot_tier_contents(snapshot: Any, ax: Axes | None = None, metric: str = "blo
     bars_c = ax.bar(x + width / 2, cache / scale, width, color=TIER_COLORS["cache"], label="cache (memcached)")
     width_in = ax.get_position().width * ax.figure.get_figwidth()
     if width_in / len(frame) >= 0.75:  # room for two numbers side by side under each tag
-        fmt = "{:,.0f}" if metric == "blobs" else "{:,.1f}"
-        for bars in (bars_i, bars_c):
-            ax.bar_label(bars, fmt=fmt, fontsize="x-small", padding=1)
-        ax.margins(y=0.12)
+        for bars, values in ((bars_i, iowarp), (bars_c, cache)):
+            # the true size, in its own unit: "512 B", "1.5 MiB" (never "0.0" for a small tag)
+            texts = [f"{v:,.0f}" if metric == "blobs" else _human_bytes(v) for v in values]
+            ax.bar_label(bars, labels=texts, fontsize="x-small", padding=1)
+        if log:
+            ax.set_ylim(positive.min() / 4, ax.get_ylim()[1] * 4)  # the smallest bar has height; labels fit above
+        else:
+            ax.margins(y=0.12)
     labels, xlabel = _tag_labels(list(frame.index))
     ax.set_xlabel(xlabel)
     ax.set_xticks(x, labels)
