@@ -361,14 +361,18 @@ class AgentMagics(Magics):
             handle = display({"text/plain": ""}, raw=True, display_id=True)
         steps: list[StepRecord] = []
         shown = 0.0
-        for i, command in enumerate(commands):
-            steps.append(session.run(command, agent=agent, backend=backend))
-            now = time.monotonic()
-            if handle is not None and (now - shown > 0.1 or i == len(commands) - 1):
-                handle.update(AgentResult(steps, display_limit=self.display_limit, running=len(commands)))
-                shown = now
-        if handle is not None:
-            handle.update({"text/plain": ""}, raw=True)
+        try:
+            for i, command in enumerate(commands):
+                steps.append(session.run(command, agent=agent, backend=backend))
+                now = time.monotonic()
+                if handle is not None and (now - shown > 0.1 or i == len(commands) - 1):
+                    handle.update(AgentResult(steps, display_limit=self.display_limit, running=len(commands)))
+                    shown = now
+        finally:
+            # also when a step raises (services gone, Ctrl-C): a "running: 1 of 20" table must not
+            # stay above the traceback as if the cell were still going
+            if handle is not None:
+                handle.update({"text/plain": ""}, raw=True)
         return AgentResult(steps, frame_source=session.trajectory.to_frame, display_limit=self.display_limit)
 
     # -- %iowarp ------------------------------------------------------------------------

@@ -28,6 +28,15 @@ def _short(text: str, width: int = _TARGET_WIDTH) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+def _short_target(text: str, width: int = _TARGET_WIDTH) -> str:
+    """Cut in the middle: the end of a path (the file name) says most, then its start (the tag)."""
+    text = " ".join(str(text).split())
+    if len(text) <= width:
+        return text
+    tail = (width - 1) * 3 // 5
+    return text[: width - 1 - tail] + "…" + text[-tail:]
+
+
 def target_of(action: str, params: dict[str, Any], command: str | None) -> str:
     """What a step acted on, in a few words: `docs/a.md`, `docs <- file::x`, `sim_*`."""
     p = params or {}
@@ -188,7 +197,7 @@ class AgentResult:
             s = self.steps[i]
             rows.append([
                 "" if s.step is None else str(s.step), s.agent, s.action,
-                _short(target_of(s.action, s.params, s.command)), "ok" if s.ok else "error",
+                _short_target(target_of(s.action, s.params, s.command)), "ok" if s.ok else "error",
                 _cache(s.cache_hit, s.tier), _reward(s.reward), _latency(s.latency_ms),
             ])
             bad.append(not s.ok)

@@ -600,3 +600,29 @@ def test_cache_errors_name_the_tag_and_blob_never_a_raw_key(ip, magics, tag):
         cache.last_error)
     assert f"blob 'b2' of tag '{tag}'" in error and "af:d:" not in error
     ip.run_line_magic("iowarp", f"destroy {tag}")
+
+
+def test_a_failing_cell_leaves_no_running_table_and_targets_keep_the_file_name(ip, magics, tag, monkeypatch):
+    """Item 20: the live view is cleared when a cell fails; a long target keeps the end of its path."""
+    captured = CapturingDisplayPublisher()
+    monkeypatch.setattr(ip, "display_pub", captured)
+    ip.run_line_magic("config", "AgentMagics.live = True")
+    real_run = magics.session.run
+    calls = []
+
+    def run_then_fail(command, **kw):
+        calls.append(command)
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # what Ctrl-C (or a dying service) does in the middle of a cell
+        return real_run(command, **kw)
+
+    monkeypatch.setattr(magics.session, "run", run_then_fail)
+    with pytest.raises(KeyboardInterrupt):
+        ip.run_cell_magic("agent", "", "\n".join([f"query {tag}*"] * 20))
+    assert captured.outputs[-1]["data"] == {"text/plain": ""}, "a stale 'running' table stayed on screen"
+    monkeypatch.undo()
+
+    long_dir = "a_rather_long_folder_name_for_the_sample_documents"
+    result = ip.run_line_magic("agent", f"load file::{long_dir}/api_reference.md as {tag}")
+    row = next(line for line in repr(result).splitlines() if "assimilate" in line)
+    assert "api_reference.md" in row and "…" in row  # the file name, not the folder's start, survives the cut
