@@ -216,7 +216,8 @@ class Dashboard:
                 if self._dirty and not self._closed:  # refresh() may have drawn it all meanwhile
                     self._redraw()
         except Exception as exc:  # a timer thread has no one to raise to
-            logger.exception("dashboard redraw failed")
+            # the widget's header shows it; a log record would land in whichever cell runs now
+            logger.debug("dashboard redraw failed", exc_info=True)
             self.last_error = f"{type(exc).__name__}: {exc}"
             self.header.value = self._header_html(self.frame, error=self.last_error)
         finally:
@@ -302,8 +303,9 @@ class Dashboard:
         try:
             snapshot = self._read_snapshot()
         except Exception as exc:
-            # IOWarp down must not stop the dashboard: keep the last snapshot, say why.
-            logger.warning("tier snapshot failed: %s", exc)
+            # IOWarp down must not stop the dashboard: keep the last snapshot, say why in the header
+            # (not a warning: that would print in whichever cell happens to be running)
+            logger.debug("tier snapshot failed: %s", exc)
             self.last_error = f"tier snapshot failed: {type(exc).__name__}: {exc}"
             return self.snapshot
         self.last_error = None

@@ -18,7 +18,6 @@ from __future__ import annotations
 import atexit
 import re
 import shlex
-import sys
 import time
 from collections import ChainMap
 from collections.abc import Iterator, Mapping
@@ -246,7 +245,8 @@ class AgentMagics(Magics):
 
     @staticmethod
     def _say(message: str) -> None:
-        print(f"agentfactory: {message}", file=sys.stderr)
+        # information, not an error: stderr shows as a pink error box in Jupyter
+        display(Message(f"agentfactory: {message}"))
 
     def _ready(self) -> Session:
         """The session with its services up; notes which services this kernel started."""

@@ -626,3 +626,27 @@ def test_a_failing_cell_leaves_no_running_table_and_targets_keep_the_file_name(i
     result = ip.run_line_magic("agent", f"load file::{long_dir}/api_reference.md as {tag}")
     row = next(line for line in repr(result).splitlines() if "assimilate" in line)
     assert "api_reference.md" in row and "…" in row  # the file name, not the folder's start, survives the cut
+
+
+def test_service_notes_are_displayed_not_written_to_stderr(ip, magics, capsys, caplog):
+    """Item 17: information is not an error box; a dashboard's trouble stays in the dashboard."""
+    captured = CapturingDisplayPublisher()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(ip, "display_pub", captured)
+        magics._say("memcached running on 127.0.0.1:11211")
+    assert capsys.readouterr().err == ""
+    assert captured.outputs[-1]["data"]["text/plain"] == "agentfactory: memcached running on 127.0.0.1:11211"
+
+    from agentfactory.analysis import dashboard
+
+    class Down:
+        trajectory = magics.session.trajectory
+
+        def snapshot(self):
+            raise ConnectionError("IOWarp is down")
+
+    with caplog.at_level("INFO"):
+        board = dashboard(Down(), refresh_s=0.05)
+    board.close()
+    assert "IOWarp is down" in board.header.value
+    assert not [r for r in caplog.records if r.levelno >= 20 and "dashboard" in r.name]
