@@ -14,6 +14,7 @@ agent recording thousands of steps a second is never slowed down by plotting.
 
 from __future__ import annotations
 
+import base64
 import html
 import io
 import logging
@@ -373,11 +374,23 @@ class Dashboard:
     def __exit__(self, *exc: Any) -> None:
         self.close()
 
+    def static_png(self, dpi: float = 80) -> bytes:
+        """The state last drawn as one PNG (no new read of the trajectory or the store)."""
+        fig = summary_figure(self.frame, self.snapshot, window=self.window, by=self.by.value)
+        return _png(fig, dpi=dpi)
+
     def _repr_mimebundle_(self, **kwargs: Any) -> dict:
         bundle = dict(self.widget._repr_mimebundle_(**kwargs) or {})
         # The widget's own text repr embeds the header HTML with its clock; a
         # stable one keeps executed notebooks comparable (nbval).
         bundle["text/plain"] = repr(self)
+        # A saved notebook opened without its kernel has no widget model to draw
+        # ("Error displaying widget: model not found"): leave a picture of the
+        # state shown, as plotting libraries (ipympl) do.
+        try:
+            bundle["image/png"] = base64.b64encode(self.static_png()).decode("ascii")
+        except Exception:  # a picture is a courtesy; never fail the display for it
+            logger.debug("dashboard picture failed", exc_info=True)
         return bundle
 
     def __repr__(self) -> str:

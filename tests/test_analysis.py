@@ -628,3 +628,18 @@ def test_tier_bytes_show_small_tags_and_true_sizes(tmp_path):
     assert {"3.0 KiB", "300 MiB", "0 B"} <= texts, texts
     assert not any(re.fullmatch(r"\d+\.\d", t) for t in texts)  # no bare floats
     ax.figure.savefig(tmp_path / "tiers.png")
+
+
+def test_a_saved_dashboard_leaves_a_picture_of_its_last_state(run, tmp_path):
+    """Issue 9, item 18: reopened without a kernel, the output still shows the dashboard as it was."""
+    import base64
+
+    board = dashboard(run, snapshot=make_snapshot())
+    bundle = board._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    png = base64.b64decode(bundle["image/png"])
+    assert png.startswith(PNG_MAGIC)
+    (tmp_path / "static.png").write_bytes(png)
+    width = int.from_bytes(png[16:20], "big")
+    assert width >= 800
+    board.close()
