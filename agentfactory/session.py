@@ -7,6 +7,8 @@ object, so whatever works in one works in the others. Services are started
 
 from __future__ import annotations
 
+import logging
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +34,7 @@ from .uri import DataRoots
 from .values import value_blob
 
 COORDINATOR_TYPES = ("coordinator",)
+_log = logging.getLogger("agentfactory")
 
 
 @dataclass
@@ -119,6 +122,8 @@ class Session:
         self.router = router  # an injected router (tests, custom backends) wins over `backend`
         self.trajectory = Trajectory()
         self._store: TwoTierStore | None = None
+        self._closed = False
+        self._state_stamp: tuple[int, int] | None = None
         self._stores: dict[tuple, TwoTierStore] = {}
         self._coordinators: dict[tuple, Coordinator] = {}
         self._manual_env: IOWarpEnv | None = None
@@ -126,10 +131,46 @@ class Session:
     # -- wiring ----------------------------------------------------------------------
     @property
     def store(self) -> TwoTierStore:
+        """The session's one store object: agents and envs hold it, so it is moved, never replaced.
+
+        Before each step the service state is re-read when its file changed (a
+        stat, a few microseconds): after `services up` restarted memcached or
+        the bridge on new ports, the store follows and says so once, instead of
+        missing forever or timing out on a dead port.
+        """
         if self._store is None:
-            state = self.services.up(progress=self.progress)
-            self._store = self.services.open_store(state)
+            self._store = self.services.open_store(self.services.up(progress=self.progress))
+            self._state_stamp = self._stamp()
+        elif self._closed:
+            self._follow(self.services.up(progress=self.progress))
+        elif self._stamp() != self._state_stamp:
+            self._follow(self.services.load_state())
+        self._closed = False
         return self._store
+
+    def services_up(self) -> TwoTierStore:
+        """Start whatever is down (like `agentfactory services up`) and follow it: what `%iowarp services up` needs."""
+        if self._store is None:
+            return self.store
+        self._follow(self.services.up(progress=self.progress))
+        self._closed = False
+        return self._store
+
+    def _stamp(self) -> tuple[int, int] | None:
+        try:
+            st = os.stat(self.services.state_file)
+        except OSError:
+            return None
+        return (st.st_ino, st.st_mtime_ns)
+
+    def _follow(self, state: Any) -> None:
+        self._state_stamp = self._stamp()
+        if state is None or state.bridge is None or not state.bridge.endpoint:
+            return  # services down: steps fail loudly (StorageUnavailable) until they are back
+        servers = state.memcached_servers if state.cache_mode == "memcached" else None
+        moved = self._store.retarget(memcached=servers, bridge=state.bridge.endpoint)
+        if moved:
+            (self.progress or _log.warning)(f"services moved: this session now uses {'; '.join(moved)}")
 
     def _store_for(self, bp: Blueprint) -> TwoTierStore:
         """An agent keeps its own endpoints and cache TTL when its blueprint names them."""
@@ -238,9 +279,9 @@ class Session:
         return self.store.reader()
 
     def close(self, *, stop_services: bool = False) -> None:
-        if self._store is not None:
+        if self._store is not None:  # connections close; the object stays (agents hold it) and reopens on use
             self._store.close()
-            self._store = None
+            self._closed = True
         if stop_services:
             self.services.down(progress=self.progress)
 

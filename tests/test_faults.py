@@ -11,9 +11,12 @@ import os
 import signal
 import time
 
+import psutil
 import pytest
 
 from agentfactory.core.errors import AgentFactoryError, CacheInvalidationFailed, InvalidName, NotFound
+from agentfactory.config import Settings
+from agentfactory.services import Services
 from agentfactory.session import Session
 from agentfactory.storage.cache_backends import MemcachedBackend
 from agentfactory.storage.cache_tier import CacheTier
@@ -162,3 +165,38 @@ def test_store_refuses_undecodable_names_before_touching_a_tier(store, tag, blob
         store.assimilate([blob_factory("ok", b"1"), blob_factory("\ud800", b"2")], tag)
     assert store.iowarp.list_tags(tag) == []  # validated up front: not even the first blob landed
     assert issubclass(InvalidName, AgentFactoryError)
+
+
+# -- 3. a live session follows restarted services ---------------------------------------------
+def test_a_live_session_follows_services_restarted_on_new_ports(tmp_path, blob_factory):
+    home = tmp_path / "moving"
+    settings = Settings(home=home, cache_mode="memcached", iowarp_timeout_s=2.0)
+    said: list[str] = []
+    s = Session(settings=settings, services=Services(settings), roots=DataRoots([tmp_path], cwd=tmp_path),
+                progress=said.append)
+    try:
+        s.put("t", "b", b"before the restart")
+        assert s.manual({"action": "retrieve", "tag": "t", "blob_name": "b"}).cache_hit
+        old = s.services.load_state()
+        for pid in (old.memcached.pid, old.bridge.pid):  # both die; the runtime keeps the data
+            proc = psutil.Process(pid)
+            proc.kill()
+            proc.wait(5)
+        new = Services(settings).up()  # `agentfactory services up`, from another process
+        assert new.memcached.port != old.memcached.port and new.bridge.endpoint != old.bridge.endpoint
+        first = s.manual({"action": "retrieve", "tag": "t", "blob_name": "b"})
+        assert first.ok, first.message  # was: StorageUnavailable from the dead bridge's port, on every call
+        start = time.monotonic()
+        reads = [s.manual({"action": "retrieve", "tag": "t", "blob_name": "b"}) for _ in range(50)]
+        assert all(r.ok for r in reads) and time.monotonic() - start < 10  # no 2 s timeout per call
+        assert sum(bool(r.cache_hit) for r in reads) == 50  # was 0: every read missed on the dead port
+        assert any("services moved" in m for m in said)
+        # a destroy from this session reaches the memcached the other sessions now use
+        other = Services(settings).open_store()
+        assert other.retrieve("t", "b").cache_hit
+        assert s.manual({"action": "destroy", "tags": ["t"]}).ok
+        with pytest.raises(NotFound):
+            other.retrieve("t", "b")
+        other.close()
+    finally:
+        s.close(stop_services=True)

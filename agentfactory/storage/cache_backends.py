@@ -83,6 +83,16 @@ class MemcachedBackend:
                 [_parse_server(s) for s in servers], retry_attempts=1, retry_timeout=0.5, dead_timeout=2.0, **opts
             )
 
+    def retarget(self, servers: list[str]) -> None:
+        """Talk to `servers` from now on (a restarted memcached came back on another port).
+
+        In place, so every store and environment holding this backend follows.
+        """
+        connect_timeout_s, timeout_s = self._timeouts
+        old = self._client
+        self.__init__(servers, item_limit=self.item_limit, connect_timeout_s=connect_timeout_s, timeout_s=timeout_s)
+        old.close()
+
     def clone(self) -> MemcachedBackend:
         """The same servers over sockets of its own, for another thread.
 

@@ -148,6 +148,17 @@ class CacheTier:
         self.last_error = readable(f"{type(exc).__name__}: {exc}")
         self._down_until = time.monotonic() + self.retry_after_s
 
+    def forget_state(self) -> None:
+        """Drop what this tier remembers of a cache it no longer talks to (tokens, a down window)."""
+        self._gens.clear()
+        self._down_until = 0.0
+        self.last_error = None
+
+    @property
+    def down(self) -> bool:
+        """Inside the window after a failure: reads miss without asking the backend."""
+        return not self._available()
+
     # -- generations ----------------------------------------------------------
     @staticmethod
     def _decode_gen(raw: bytes | None) -> int | None:

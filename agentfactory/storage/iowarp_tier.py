@@ -103,6 +103,12 @@ class IOWarpTier:
         with self._lock:
             self._reset()
 
+    def retarget(self, endpoint: str) -> None:
+        """Talk to the bridge at `endpoint` from now on (a restarted bridge listens elsewhere)."""
+        with self._lock:
+            self._reset()
+            self.endpoint = endpoint
+
     # -- blobs --------------------------------------------------------------
     def ping(self) -> dict[str, Any]:
         return self.request("ping")[0]

@@ -64,6 +64,7 @@ class StoreCounters:
     bypasses: int = 0
     healed: int = 0
     errors: int = 0
+    cache_down: int = 0  # reads served by IOWarp while the cache was unreachable: not misses
     bytes_from_cache: int = 0
     bytes_from_iowarp: int = 0
     bytes_to_cache: int = 0
@@ -166,7 +167,9 @@ class TwoTierStore:
                 "retrieve", tier="cache", blobs=[BlobRef(tag, blob, True)], bytes=len(entry.payload),
                 cache_hit=True, data=entry.payload, metadata=entry.metadata,
             )
-        self.counters.misses += 1
+        outage = lookup is Lookup.ERROR
+        self.counters.cache_down += outage
+        self.counters.misses += not outage
         stored = self.iowarp.get_blob(tag, blob)
         self.counters.bytes_from_iowarp += len(stored.data)
         status = self.cache.put(tag, blob, stored.data, stored.metadata)
@@ -175,7 +178,8 @@ class TwoTierStore:
         self.counters.bypasses += status is Stored.BYPASS
         return StoreResult(
             "retrieve", tier="iowarp", blobs=[BlobRef(tag, blob, status is Stored.CACHED)], bytes=len(stored.data),
-            cache_hit=False, data=stored.data, metadata=stored.metadata, healed=healed,
+            # an outage is not a miss: a hit-rate curve must not read it as the policy's fault
+            cache_hit=None if outage else False, data=stored.data, metadata=stored.metadata, healed=healed,
             bypassed=[blob] if status is Stored.BYPASS else [],
         )
 
@@ -291,6 +295,23 @@ class TwoTierStore:
         iowarp = IOWarpTier(self.iowarp.endpoint, timeout_s=self.iowarp.timeout_ms / 1000,
                             part_bytes=self.iowarp.part_bytes)
         return TwoTierStore(cache, iowarp)
+
+    def retarget(self, *, memcached: list[str] | None, bridge: str | None) -> list[str]:
+        """Point this store at services that moved (restarted on other ports); what changed, as words.
+
+        In place: every environment and agent holding this store (or sharing its
+        backend or bridge client) follows, with no stale connection left behind.
+        """
+        moved = []
+        backend = self.cache.backend
+        if memcached and hasattr(backend, "retarget") and list(backend.servers) != list(memcached):
+            backend.retarget(list(memcached))
+            self.cache.forget_state()
+            moved.append(f"memcached {', '.join(memcached)}")
+        if bridge and bridge != self.iowarp.endpoint:
+            self.iowarp.retarget(bridge)
+            moved.append(f"bridge {bridge}")
+        return moved
 
     def stats(self) -> dict[str, Any]:
         return {"store": self.counters.as_dict(), "cache": {**asdict(self.cache.counters), **self.cache.stats()}}
