@@ -16,6 +16,7 @@ import tempfile
 import time
 from collections.abc import Iterable
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 
@@ -51,7 +52,7 @@ _OBJECTIVE = {"LRB", "ThreeLCache"}
 _ORACLE_GENERAL = np.dtype([("time", "<u4"), ("id", "<u8"), ("size", "<u4"), ("next", "<i8")])
 
 
-def libcachesim_module():
+def libcachesim_module() -> ModuleType:
     """The libcachesim package, or a ConfigError saying how to get it."""
     try:
         import libcachesim
@@ -86,7 +87,7 @@ def _class_for(name: str) -> str:
     return cls
 
 
-def _replay(lcs, cls: str, trace: Path, stream: RequestStream, capacity: int, name: str,
+def _replay(lcs: ModuleType, cls: str, trace: Path, stream: RequestStream, capacity: int, name: str,
             bytes_mode: bool) -> SimResult:
     kwargs = {}
     if cls in _OBJECTIVE:

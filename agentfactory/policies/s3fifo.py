@@ -52,16 +52,16 @@ class S3FIFO(Policy):
         self._has_evicted = False
 
     def access(self, key: Hashable, size: int = 1, tag: int = 0) -> bool:
-        small = self._small
-        f = small.get(key)
-        if f is not None:
-            small[key] = f + 1
-            return True
-        main = self._main
+        main = self._main  # main holds most hits: look there first (the queues are disjoint)
         f = main.get(key)
         if f is not None:
             if f < 3:
                 main[key] = f + 1
+            return True
+        small = self._small
+        f = small.get(key)
+        if f is not None:
+            small[key] = f + 1
             return True
         ghost_size = self._ghost.pop(key, None)
         if ghost_size is not None:
@@ -69,7 +69,11 @@ class S3FIFO(Policy):
         if size > self.small_capacity:
             return False
         while self.used + size > self.capacity:
-            self._evict()
+            self._has_evicted = True
+            if self.used - self._small_used > self.main_capacity or not self._small_used:
+                self._evict_main()
+            else:
+                self._evict_small()
         self._sizes[key] = size
         if ghost_size is not None or (not self._has_evicted and self._small_used >= self.small_capacity):
             main[key] = 0
@@ -80,13 +84,6 @@ class S3FIFO(Policy):
             self._small_used += size
         self.used += size
         return False
-
-    def _evict(self) -> None:
-        self._has_evicted = True
-        if self.used - self._small_used > self.main_capacity or not self._small_used:
-            self._evict_main()
-        else:
-            self._evict_small()
 
     def _evict_small(self) -> None:
         small, queue, sizes = self._small, self._small_q, self._sizes
@@ -103,8 +100,14 @@ class S3FIFO(Policy):
                 continue
             del sizes[key]
             self.used -= size
-            self._remember(key, size)
-            self._evicted(key)
+            if size <= self.ghost_capacity:  # remember it: a quick return goes straight to main
+                ghost = self._ghost
+                while self._ghost_used + size > self.ghost_capacity:
+                    self._ghost_used -= ghost.popitem(last=False)[1]
+                ghost[key] = size
+                self._ghost_used += size
+            if self.on_evict is not None:
+                self.on_evict(key)
             return
 
     def _evict_main(self) -> None:
@@ -118,18 +121,9 @@ class S3FIFO(Policy):
                 continue
             del main[key]
             self.used -= self._sizes.pop(key)
-            self._evicted(key)
+            if self.on_evict is not None:
+                self.on_evict(key)
             return
-
-    def _remember(self, key: Hashable, size: int) -> None:
-        if self.ghost_capacity <= 0 or size > self.ghost_capacity:
-            return
-        ghost = self._ghost
-        while self._ghost_used + size > self.ghost_capacity:
-            _, old_size = ghost.popitem(last=False)
-            self._ghost_used -= old_size
-        ghost[key] = size
-        self._ghost_used += size
 
     def __contains__(self, key: object) -> bool:
         return key in self._small or key in self._main
