@@ -465,6 +465,30 @@ class Services:
                                       endpoint=state.bridge.endpoint))
         return rows
 
+    def cache_secret(self) -> bytes:
+        """The key of the cache entries' MAC, shared by every kernel of this home (created once, mode 0600).
+
+        memcached has no authentication: whoever reaches it can write any value.
+        Entries that do not verify under this key are misses, never served.
+        """
+        path = self.home / "cache.key"
+        if not path.exists():
+            self.home.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".cache.key.{os.getpid()}")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "wb") as out:
+                out.write(os.urandom(32))
+            try:  # link, not rename: a kernel that got there first keeps its key
+                os.link(tmp, path)
+            except FileExistsError:
+                pass
+            finally:
+                tmp.unlink(missing_ok=True)
+        secret = path.read_bytes()
+        if len(secret) < 32:
+            raise ServiceError(f"{path} is damaged (shorter than 32 bytes)", hint="delete it; a new one is made")
+        return secret
+
     # -- store --------------------------------------------------------------------
     def open_store(self, state: ServicesState | None = None) -> TwoTierStore:
         """A store wired to the running services (call `up` first)."""
@@ -476,7 +500,7 @@ class Services:
             backend: Any = MemcachedBackend(state.memcached_servers, item_limit=s.memcached_item_limit_mb << 20)
         else:
             backend = EmbeddedBackend(capacity_bytes=s.memcached_memory_mb << 20, item_limit=s.memcached_item_limit_mb << 20)
-        cache = CacheTier(backend, ttl_s=s.cache_ttl_s)
+        cache = CacheTier(backend, ttl_s=s.cache_ttl_s, secret=self.cache_secret())
         return TwoTierStore(cache, IOWarpTier(state.bridge.endpoint, timeout_s=s.iowarp_timeout_s))
 
 

@@ -182,7 +182,7 @@ class Session:
             default = self.store
             backend = MemcachedBackend(list(mc)) if mc else default.cache.backend
             iowarp = IOWarpTier(bridge, timeout_s=self.settings.iowarp_timeout_s) if bridge else default.iowarp
-            self._stores[key] = TwoTierStore(CacheTier(backend, ttl_s=ttl), iowarp)
+            self._stores[key] = TwoTierStore(CacheTier(backend, ttl_s=ttl, secret=default.cache.secret), iowarp)
         return self._stores[key]
 
     def _env_for(self, bp: Blueprint) -> IOWarpEnv:

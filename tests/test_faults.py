@@ -26,9 +26,11 @@ from agentfactory.uri import DataRoots
 pytestmark = [pytest.mark.services, pytest.mark.faults]
 
 
-def store_on(server: str, iowarp, timeout_s: float = 1.0, retry_after_s: float = 1.0) -> TwoTierStore:
-    """Another kernel's store: its own cache client (and generation memory) over the same services."""
-    return TwoTierStore(CacheTier(MemcachedBackend([server], timeout_s=timeout_s), retry_after_s=retry_after_s), iowarp)
+def store_on(server: str, like: TwoTierStore, timeout_s: float = 1.0, retry_after_s: float = 1.0) -> TwoTierStore:
+    """Another kernel's store: its own cache client (and generation memory), the same home secret and bridge."""
+    cache = CacheTier(MemcachedBackend([server], timeout_s=timeout_s), retry_after_s=retry_after_s,
+                      secret=like.cache.secret)
+    return TwoTierStore(cache, like.iowarp)
 
 
 @pytest.fixture
@@ -41,7 +43,7 @@ def session(services, tmp_path, monkeypatch):
 
 # -- 1. an overwrite the cache cannot take drops the old cached copy -----------------
 def test_overwrite_larger_than_the_item_limit_is_never_served_stale(store, services, tag, blob_factory):
-    other = store_on(store.cache.backend.servers[0], store.iowarp)
+    other = store_on(store.cache.backend.servers[0], store)
     store.assimilate([blob_factory("b", b"v1 is thirty bytes long......")], tag)
     assert store.retrieve(tag, "b").cache_hit and other.retrieve(tag, "b").cache_hit
     big = os.urandom(2 << 20)
@@ -64,7 +66,7 @@ def test_overwrite_whose_metadata_tips_it_over_the_limit_is_never_served_stale(s
 # -- 2. destroy invalidates or fails, never "ok" without it -------------------------
 def test_destroy_right_after_a_memcached_hiccup_still_invalidates(store, tag, blob_factory, private_memcached):
     proc, server = private_memcached
-    writer, reader = store_on(server, store.iowarp, 0.3), store_on(server, store.iowarp, 0.3)
+    writer, reader = store_on(server, store, 0.3), store_on(server, store, 0.3)
     writer.assimilate([blob_factory("secret", b"destroy me")], tag)
     assert reader.retrieve(tag, "secret").cache_hit
     proc.send_signal(signal.SIGSTOP)
@@ -80,7 +82,7 @@ def test_destroy_right_after_a_memcached_hiccup_still_invalidates(store, tag, bl
 
 def test_destroy_while_memcached_stalls_fails_and_destroys_nothing(store, tag, blob_factory, private_memcached):
     proc, server = private_memcached
-    writer, reader = store_on(server, store.iowarp, 0.3), store_on(server, store.iowarp, 0.3)
+    writer, reader = store_on(server, store, 0.3), store_on(server, store, 0.3)
     writer.assimilate([blob_factory("keep", b"still here")], tag)
     proc.send_signal(signal.SIGSTOP)
     try:
@@ -200,3 +202,24 @@ def test_a_live_session_follows_services_restarted_on_new_ports(tmp_path, blob_f
         other.close()
     finally:
         s.close(stop_services=True)
+
+
+# -- 6. forged cache entries are misses ---------------------------------------------------------
+def test_a_forged_cache_entry_is_a_miss_not_served(services, store, tag, blob_factory):
+    from pymemcache.client.base import Client
+
+    from agentfactory.storage.framing import pack_cache_value
+
+    store.assimilate([blob_factory("b", b"genuine bytes")], tag)
+    mc = Client(tuple(store.cache.backend.servers[0].split(":")), default_noreply=False)
+    key, gen = store.cache.key(tag, "b"), store.cache._current_gen(tag)
+    # a perfectly formed entry (right header, generation and names), made without the home's secret
+    forged = pack_cache_value(gen, tag, "b", b"forged bytes!", {}, secret=os.urandom(32))
+    mc.set(key, forged, flags=gen & 0xFFFFFFFF)
+    served = [store.retrieve(tag, "b").data for _ in range(3)]
+    assert served == [b"genuine bytes"] * 3  # was: b"forged bytes!" from the cache
+    assert store.cache.counters.corrupt == 1  # the forgery was seen once, then healed over
+    # every kernel of this home shares the secret: a second store hits what the first cached
+    assert services.open_store().retrieve(tag, "b").cache_hit
+    secret_file = services.home / "cache.key"
+    assert secret_file.stat().st_mode & 0o777 == 0o600

@@ -19,7 +19,6 @@ import base64
 import hashlib
 import re
 import secrets
-import struct
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,8 +35,9 @@ from .framing import (
     CACHE_HEADER_BYTES,
     CacheEntry,
     CorruptEntry,
-    name_hash,
+    open_token,
     pack_cache_value,
+    seal_token,
     unpack_cache_value,
 )
 
@@ -113,12 +113,17 @@ def _gen_key(namespace: str, tag: str) -> str:
     return _remember(key, f"the generation token of tag {tag!r}")
 
 
+_PROCESS_SECRET = secrets.token_bytes(32)
+
+
 @dataclass
 class CacheTier:
     backend: CacheBackend
     namespace: str = "af"
     ttl_s: int = 0
     retry_after_s: float = 1.0
+    # the key of the entries' MAC: the home's secret file (services), else one per process
+    secret: bytes = field(default=_PROCESS_SECRET, repr=False)
     counters: CacheCounters = field(default_factory=CacheCounters)
     _gens: dict[str, int] = field(default_factory=dict, repr=False)
     _down_until: float = field(default=0.0, repr=False)
@@ -160,9 +165,8 @@ class CacheTier:
         return not self._available()
 
     # -- generations ----------------------------------------------------------
-    @staticmethod
-    def _decode_gen(raw: bytes | None) -> int | None:
-        return struct.unpack("<Q", raw)[0] if raw is not None and len(raw) == 8 else None
+    def _decode_gen(self, gkey: str, raw: bytes | None) -> int | None:
+        return open_token(self.secret, gkey, raw)
 
     def _current_gen(self, tag: str) -> int:
         """The tag's token, creating one if memcached has none (add is atomic)."""
@@ -170,12 +174,18 @@ class CacheTier:
         if gen is not None:
             return gen
         gkey = self.gen_key(tag)
-        for _ in range(3):
-            gen = self._decode_gen(self.backend.get_many([gkey]).get(gkey))
+        for attempt in range(3):
+            raw = self.backend.get_many([gkey]).get(gkey)
+            gen = self._decode_gen(gkey, raw)
             if gen is not None:
                 break
             token = secrets.randbits(64)
-            if self.backend.add(gkey, struct.pack("<Q", token), 0):
+            sealed = seal_token(self.secret, gkey, token)
+            if raw is not None and attempt:  # a forged or foreign token: replace it rather than fail forever
+                self.backend.set(gkey, sealed, 0)
+                gen = token
+                break
+            if self.backend.add(gkey, sealed, 0):
                 gen = token
                 break
         if gen is None:
@@ -190,7 +200,8 @@ class CacheTier:
         destroy skip this), and a failure raises instead of returning quietly.
         """
         self._gens.pop(tag, None)
-        self._must(f"tag {tag!r}", lambda: self.backend.set(self.gen_key(tag), struct.pack("<Q", secrets.randbits(64)), 0))
+        gkey = self.gen_key(tag)
+        self._must(f"tag {tag!r}", lambda: self.backend.set(gkey, seal_token(self.secret, gkey, secrets.randbits(64)), 0))
 
     def forget(self, tag: str, blobs: list[str]) -> None:
         """Delete entries that must no longer be served (a new version the cache did not take), or raise."""
@@ -235,7 +246,7 @@ class CacheTier:
             self._failed(exc)
             self.counters.misses += 1
             return Lookup.ERROR, None
-        gen = self._decode_gen(found.get(gkey))
+        gen = self._decode_gen(gkey, found.get(gkey))
         if gen is None:
             self._gens.pop(tag, None)
         else:
@@ -245,7 +256,7 @@ class CacheTier:
             self.counters.misses += 1
             return Lookup.MISS, None
         try:
-            entry = unpack_cache_value(raw, name_hash(tag, blob))
+            entry = unpack_cache_value(raw, tag, blob, self.secret)
         except CorruptEntry:
             self.counters.corrupt += 1
             self.counters.misses += 1
@@ -266,7 +277,7 @@ class CacheTier:
             return Stored.ERROR
         try:
             gen = self._current_gen(tag)
-            value = pack_cache_value(gen, name_hash(tag, blob), payload, metadata)
+            value = pack_cache_value(gen, tag, blob, payload, metadata, self.secret)
             if len(value) > self.backend.item_limit - _ITEM_OVERHEAD:  # metadata tipped it over
                 self.counters.bypasses += 1
                 return Stored.BYPASS
@@ -312,7 +323,7 @@ class CacheTier:
         present: list[str] = []
         try:
             gkey = self.gen_key(tag)
-            gen = self._decode_gen(self.backend.get_many([gkey]).get(gkey))
+            gen = self._decode_gen(gkey, self.backend.get_many([gkey]).get(gkey))
             if gen is None:
                 return []
             flag = gen & _FLAG_MASK

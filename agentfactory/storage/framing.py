@@ -9,11 +9,13 @@ JSON metadata and the payload:
   payload, so a partial or mixed write is detected instead of served.
 * Cache values carry the tag generation token they were written under (so a
   destroyed tag's entries die at once), a hash of (tag, blob) to guard against
-  key collisions, and an xxh3-64 digest checked on every hit.
+  key collisions, and an HMAC-SHA256 (per-home secret) checked on every hit,
+  so a value written by anyone without the secret is a miss.
 """
 
 from __future__ import annotations
 
+import hmac
 import json
 import struct
 from dataclasses import dataclass
@@ -63,19 +65,37 @@ def payload_digest() -> "xxhash.xxh3_128":
 
 
 # -- cache values ---------------------------------------------------------------
-_CACHE = struct.Struct("<4sBxHQQQQ")  # magic, version, meta_len, gen token, name hash, payload_len, digest
-CACHE_MAGIC = b"AFC1"
-CACHE_HEADER_BYTES = _CACHE.size
+# magic, version, meta_len, gen token, name hash, payload_len, then a 16-byte HMAC-SHA256 tag
+_CACHE = struct.Struct("<4sBxHQQQ")
+CACHE_MAGIC = b"AFC2"
+MAC_BYTES = 16
+CACHE_HEADER_BYTES = _CACHE.size + MAC_BYTES
 
 
 def name_hash(tag: str, blob: str) -> int:
     return xxhash.xxh3_64_intdigest(tag.encode() + b"\x00" + blob.encode())
 
 
-def pack_cache_value(gen: int, nhash: int, payload: bytes, metadata: dict[str, Any] | None) -> bytes:
+def _mac(secret: bytes, head: bytes, names: bytes, meta: bytes | memoryview, payload: bytes | memoryview) -> bytes:
+    """Keyed MAC over the header, the full names, metadata and payload.
+
+    Anyone who can reach memcached can write any bytes there; without the
+    per-home secret they cannot write an entry that verifies. It also catches
+    corruption, so no separate checksum is kept.
+    """
+    h = hmac.new(secret, head, "sha256")
+    h.update(names)
+    h.update(meta)
+    h.update(payload)
+    return h.digest()[:MAC_BYTES]
+
+
+def pack_cache_value(gen: int, tag: str, blob: str, payload: bytes, metadata: dict[str, Any] | None,
+                     secret: bytes) -> bytes:
     meta = _meta_bytes(metadata)
-    head = _CACHE.pack(CACHE_MAGIC, 1, len(meta), gen, nhash, len(payload), xxhash.xxh3_64_intdigest(payload))
-    return b"".join((head, meta, payload))
+    head = _CACHE.pack(CACHE_MAGIC, 2, len(meta), gen, name_hash(tag, blob), len(payload))
+    mac = _mac(secret, head, f"{tag}\x00{blob}".encode(), meta, payload)
+    return b"".join((head, mac, meta, payload))
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,21 +106,38 @@ class CacheEntry:
 
 
 class CorruptEntry(Exception):
-    """A cache value whose header or checksum does not hold (internal: becomes a miss + heal)."""
+    """A cache value whose header or MAC does not hold (internal: becomes a miss + heal)."""
 
 
-def unpack_cache_value(raw: bytes, nhash: int) -> CacheEntry:
+def unpack_cache_value(raw: bytes, tag: str, blob: str, secret: bytes) -> CacheEntry:
     if len(raw) < CACHE_HEADER_BYTES:
         raise CorruptEntry("short value")
-    magic, version, meta_len, gen, stored_hash, payload_len, digest = _CACHE.unpack_from(raw)
+    magic, version, meta_len, gen, stored_hash, payload_len = _CACHE.unpack_from(raw)
     start = CACHE_HEADER_BYTES + meta_len
-    if magic != CACHE_MAGIC or version != 1 or stored_hash != nhash or len(raw) - start != payload_len:
+    if magic != CACHE_MAGIC or version != 2 or stored_hash != name_hash(tag, blob) or len(raw) - start != payload_len:
         raise CorruptEntry("bad header")
-    payload = raw[start:]
-    if xxhash.xxh3_64_intdigest(payload) != digest:
-        raise CorruptEntry("checksum mismatch")
+    view = memoryview(raw)
+    expected = _mac(secret, view[: _CACHE.size], f"{tag}\x00{blob}".encode(), view[CACHE_HEADER_BYTES:start], view[start:])
+    if not hmac.compare_digest(expected, view[_CACHE.size : CACHE_HEADER_BYTES]):
+        raise CorruptEntry("MAC mismatch (corrupt, or not written with this home's secret)")
     metadata = json.loads(raw[CACHE_HEADER_BYTES:start]) if meta_len else {}
-    return CacheEntry(gen, payload, metadata)
+    return CacheEntry(gen, raw[start:], metadata)
+
+
+def seal_token(secret: bytes, key: str, token: int) -> bytes:
+    """A generation token as stored: the value and a MAC binding it to its key."""
+    raw = struct.pack("<Q", token)
+    return raw + hmac.new(secret, key.encode() + raw, "sha256").digest()[:MAC_BYTES]
+
+
+def open_token(secret: bytes, key: str, value: bytes | None) -> int | None:
+    """The token, or None when missing or forged (then every entry of the tag is a miss)."""
+    if value is None or len(value) != 8 + MAC_BYTES:
+        return None
+    raw = value[:8]
+    if not hmac.compare_digest(hmac.new(secret, key.encode() + raw, "sha256").digest()[:MAC_BYTES], value[8:]):
+        return None
+    return struct.unpack("<Q", raw)[0]
 
 
 def peek_part_count(raw: bytes) -> int:
