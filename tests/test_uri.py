@@ -814,3 +814,47 @@ def test_streaming_a_200_mb_dataset_keeps_memory_flat(root, tmp_path):
     assert report["pieces"] >= size // CHUNK_BYTES and report["largest"] <= CHUNK_BYTES
     assert 0 < report["peak_rss_growth_mb"] < 64, report
     assert report["traced_peak_mb"] < 64, report
+
+
+# -- issue 9, item 5: links and virtual sources are resolved transitively -----------------------
+@pytest.mark.faults
+@pytest.mark.parametrize("hop", ["external", "soft_to_external", "vds_to_vds"])
+def test_hdf5_virtual_source_in_the_same_file_cannot_reach_outside(root, roots, tmp_path, hop):
+    """A virtual dataset whose source file is "." names a path in the same file: that path may be a link out."""
+    secret = np.arange(5, dtype="<i8") * 7
+    with h5py.File(tmp_path / "outside" / "secret.h5", "w") as f:
+        f["s"] = secret
+    with h5py.File(root / "sneaky.h5", "w") as f:
+        f["hop"] = h5py.ExternalLink(str(tmp_path / "outside" / "secret.h5"), "/s")
+        target = "/hop"
+        if hop == "soft_to_external":
+            f["soft"] = h5py.SoftLink("/hop")
+            target = "/soft"
+        if hop == "vds_to_vds":
+            inner = h5py.VirtualLayout(shape=(5,), dtype="<i8")
+            inner[:] = h5py.VirtualSource(".", "/hop", shape=(5,))
+            f.create_virtual_dataset("inner", inner)
+            target = "/inner"
+        layout = h5py.VirtualLayout(shape=(5,), dtype="<i8")
+        layout[:] = h5py.VirtualSource(".", target, shape=(5,))
+        f.create_virtual_dataset("v", layout)
+    outside_reads = 0
+    try:
+        for blob in blobs_of("hdf5::sneaky.h5", roots):
+            outside_reads += np.array_equal(np.frombuffer(blob.read(), dtype="<i8"), secret)
+    except UnsafePath:
+        pass
+    assert outside_reads == 0
+    refused(UnsafePath, "hdf5::sneaky.h5", roots, match="reads data from")
+
+
+@pytest.mark.faults
+def test_hdf5_virtual_source_in_the_same_file_inside_it_is_read(root, roots):
+    with h5py.File(root / "self.h5", "w") as f:
+        f["d"] = np.arange(4, dtype="<i8")
+        f["soft"] = h5py.SoftLink("/d")
+        layout = h5py.VirtualLayout(shape=(4,), dtype="<i8")
+        layout[:] = h5py.VirtualSource(".", "/soft", shape=(4,))
+        f.create_virtual_dataset("v", layout)
+    blobs = {b.name: b for b in blobs_of("hdf5::self.h5", roots)}
+    assert_same(h5_roundtrip(blobs["v"]), np.arange(4, dtype="<i8"))
