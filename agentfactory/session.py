@@ -122,7 +122,6 @@ class Session:
         self.router = router  # an injected router (tests, custom backends) wins over `backend`
         self.trajectory = Trajectory()
         self._store: TwoTierStore | None = None
-        self._closed = False
         self._state_stamp: tuple[int, int] | None = None
         self._stores: dict[tuple, TwoTierStore] = {}
         self._coordinators: dict[tuple, Coordinator] = {}
@@ -131,7 +130,7 @@ class Session:
     # -- wiring ----------------------------------------------------------------------
     @property
     def store(self) -> TwoTierStore:
-        """The session's one store object: agents and envs hold it, so it is moved, never replaced.
+        """The session's store: agents and envs hold it, so while it is open it is moved, not replaced.
 
         Before each step the service state is re-read when its file changed (a
         stat, a few microseconds): after `services up` restarted memcached or
@@ -141,11 +140,8 @@ class Session:
         if self._store is None:
             self._store = self.services.open_store(self.services.up(progress=self.progress))
             self._state_stamp = self._stamp()
-        elif self._closed:
-            self._follow(self.services.up(progress=self.progress))
         elif self._stamp() != self._state_stamp:
             self._follow(self.services.load_state())
-        self._closed = False
         return self._store
 
     def services_up(self) -> TwoTierStore:
@@ -153,7 +149,6 @@ class Session:
         if self._store is None:
             return self.store
         self._follow(self.services.up(progress=self.progress))
-        self._closed = False
         return self._store
 
     def _stamp(self) -> tuple[int, int] | None:
@@ -279,9 +274,13 @@ class Session:
         return self.store.reader()
 
     def close(self, *, stop_services: bool = False) -> None:
-        if self._store is not None:  # connections close; the object stays (agents hold it) and reopens on use
+        if self._store is not None:
             self._store.close()
-            self._closed = True
+            self._store = None
+            # agents and envs hold the closed store: rebuilt on next use, on whatever runs then
+            self._stores.clear()
+            self._coordinators.clear()
+            self._manual_env = None
         if stop_services:
             self.services.down(progress=self.progress)
 

@@ -9,7 +9,7 @@ either. Both are refused here, before any tier is touched.
 
 from __future__ import annotations
 
-from ..core.errors import InvalidName
+from ..core.errors import InvalidAction, InvalidName
 
 _SHOWN = 60  # a 10,000-character name is shortened in messages
 
@@ -39,6 +39,16 @@ def check_name(name: object, what: str = "blob") -> str:
             hint="names are stored as UTF-8; decode file names with errors='replace' or rename",
         ) from None
     return name
+
+
+def check_text(text: str, what: str) -> str:
+    """Free text (a search prompt) must be encodable to reach the runtime, whatever tags exist."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidAction(f"the {what} {shown(text)} is not valid Unicode text (a lone surrogate)",
+                            hint="retype it") from None
+    return text
 
 
 def check_names(names: list[str], what: str = "blob") -> list[str]:

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 from ..core.errors import BlobNotFound, NothingStored, StorageError, TagNotFound
 from .cache_tier import CacheCounters, CacheTier, Lookup, Stored
 from .iowarp_tier import IOWarpTier
-from .names import check_name, check_names
+from .names import check_name, check_names, check_text
 
 
 ASSIMILATE_BATCH_BLOBS = 64
@@ -190,6 +190,7 @@ class TwoTierStore:
         return tags
 
     def _ranked(self, tags: list[str], prompt: str, max_results: int | None) -> list[BlobRef]:
+        check_text(prompt, "prompt")
         k = max_results or 10
         hits = [BlobRef(t, b, score=s) for t in tags for b, s in self.iowarp.search(t, prompt, k)]
         hits.sort(key=lambda r: (-(r.score or 0.0), r.tag, r.blob))
