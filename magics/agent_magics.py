@@ -232,7 +232,8 @@ class AgentMagics(Magics):
         self.close()
         self._session = session
         self._owns_session = own
-        if session.progress_bar is None:
+        # an earlier magics instance (before a %reload_ext) must not keep the bar it chose
+        if session.progress_bar is None or isinstance(getattr(session.progress_bar, "__self__", None), AgentMagics):
             session.progress_bar = self._progress_bar
 
     def close(self) -> None:

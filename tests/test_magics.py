@@ -232,7 +232,7 @@ def test_failed_step_is_a_row_not_an_error(ip, magics, tag):
     result = ip.run_line_magic("agent", f"get ghost.md from {tag}")
     assert len(result) == 1 and not result.ok
     step = result[0]
-    assert (step.action, step.ok, step.reward, step.error) == ("retrieve", False, -0.50, "blob_not_found")
+    assert (step.action, step.ok, step.reward, step.error) == ("retrieve", False, -0.50, "tag_not_found")
 
     nonsense = ip.run_line_magic("agent", "make me a sandwich")
     assert (nonsense[0].agent, nonsense[0].error, nonsense[0].reward) == ("coordinator", "parse_error", -0.50)
