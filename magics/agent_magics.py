@@ -249,17 +249,23 @@ class AgentMagics(Magics):
         # information, not an error: stderr shows as a pink error box in Jupyter
         display(Message(f"agentfactory: {message}"))
 
-    def _ready(self) -> Session:
-        """The session with its services up; notes which services this kernel started."""
+    def _ready(self, *, restart: bool = False) -> Session:
+        """The session with its services up; notes which services this kernel started.
+
+        With `restart` (`%iowarp services up`) whatever is down is started again,
+        as `agentfactory services up` does, and the session's store follows it;
+        what it starts counts as started here (for `%iowarp services down`).
+        """
         session = self.session
-        if not self._services_checked:
+        if restart or not self._services_checked:
             with library_errors_as_usage():
                 before = {r.name: (r.state, r.pid) for r in session.services.status()}
-                _ = session.store
+                _ = session.services_up() if restart else session.store
                 after = {r.name: (r.state, r.pid) for r in session.services.status()}
-            self.started_here = {n for n, mark in after.items() if mark[0] == "running" and before.get(n) != mark}
+            started = {n for n, mark in after.items() if mark[0] == "running" and before.get(n) != mark}
+            self.started_here = (self.started_here | started) if restart and self._services_checked else started
             self._services_checked = True
-            if self.started_here and self.stop_services_at_exit:
+            if started and self.stop_services_at_exit:
                 # a safety net for a notebook that fails before its last cell stops them
                 atexit.register(_stop_at_exit, session.services, session.services.load_state())
         return session
@@ -496,7 +502,7 @@ class AgentMagics(Magics):
             raise UsageError("usage: %iowarp services [status|up|down [--force]]")
         session = self.session
         if op == "up":
-            self._ready()
+            self._ready(restart=True)
         elif op == "down":
             started = set(self.started_here)
             session.close(stop_services=False)  # the session (and its trajectory) stays; its store reopens on use

@@ -650,3 +650,37 @@ def test_service_notes_are_displayed_not_written_to_stderr(ip, magics, capsys, c
     board.close()
     assert "IOWarp is down" in board.header.value
     assert not [r for r in caplog.records if r.levelno >= 20 and "dashboard" in r.name]
+
+
+def test_services_up_restarts_what_is_down_and_the_session_follows(ip, magics, data_dir, tmp_path, tag):
+    """`%iowarp services up` after memcached died: restarted (like the CLI), counted as this kernel's, hits again.
+
+    Before: `services up` only checked the services once per kernel, so a dead
+    memcached stayed dead and every read was an IOWarp read.
+    """
+    import psutil
+
+    from agentfactory.config import Settings
+    from agentfactory.services import Services
+
+    svc = Services(Settings(home=tmp_path / "own_home", cache_mode="memcached"))
+    own = Session(services=svc, settings=svc.settings, roots=DataRoots([data_dir], cwd=data_dir))
+    magics.attach(own)
+    try:
+        frame = ip.run_line_magic("iowarp", "services up")
+        assert set(frame["state"]) == {"running"} and frame["started_here"].all()
+        assert ip.run_line_magic("agent", f"load file::sample_docs/notes.txt as {tag}").ok
+        old = svc.load_state().memcached.pid
+        victim = psutil.Process(old)
+        victim.kill()
+        victim.wait(10)
+
+        frame = ip.run_line_magic("iowarp", "services up").set_index("name")
+        assert frame.loc["memcached", "state"] == "running" and frame.loc["memcached", "started_here"]
+        assert svc.load_state().memcached.pid != old
+        steps = [ip.run_line_magic("agent", f"get notes.txt from {tag}") for _ in range(2)]
+        assert [s.frame["cache_hit"].iloc[0] for s in steps] == [False, True]  # the new memcached is used
+    finally:
+        magics.close()
+        own.close()
+        svc.down()
