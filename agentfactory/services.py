@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import fcntl
 import os
-import random
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -29,6 +27,12 @@ from pydantic import BaseModel
 
 from .config import Settings
 from .core.errors import ServiceError, StorageUnavailable
+from .procs import alive as _alive
+from .procs import free_port, free_runtime_port
+from .procs import gone as _gone
+from .procs import spawn as _spawn
+from .procs import terminate as _terminate
+from .procs import wait_port as _wait_port
 from .storage.bridge_protocol import PROTOCOL
 from .storage.cache_backends import EmbeddedBackend, MemcachedBackend
 from .storage.cache_tier import CacheTier
@@ -81,97 +85,6 @@ def _unretire(state: ServicesState, name: str) -> bool:
         setattr(state, name, info)
         return True
     return False
-
-
-def _alive(pid: int | None, name_hint: str) -> bool:
-    """Alive and still the program we started (PIDs get reused)."""
-    if not pid:
-        return False
-    try:
-        proc = psutil.Process(pid)
-        if proc.status() == psutil.STATUS_ZOMBIE:
-            return False
-        return name_hint in " ".join(proc.cmdline())
-    except (psutil.NoSuchProcess, psutil.AccessDenied):
-        return False
-
-
-def _port_free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        try:
-            s.bind(("0.0.0.0", port))
-        except OSError:
-            return False
-    return True
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def free_runtime_port() -> int:
-    """A base port whose port, port+1 and port+3 are free (the runtime binds all three)."""
-    for _ in range(200):
-        base = random.randrange(20000, 32000)
-        if all(_port_free(base + d) for d in (0, 1, 2, 3)):
-            return base
-    raise ServiceError("no free port block for the IOWarp runtime")
-
-
-def _wait_port(port: int, deadline: float) -> bool:
-    while time.monotonic() < deadline:
-        with socket.socket() as s:
-            s.settimeout(0.2)
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return True
-        time.sleep(0.05)
-    return False
-
-
-def _gone(proc: psutil.Process, timeout_s: float) -> bool:
-    """Wait until `proc` has exited; a zombie counts as exited.
-
-    A service started by another process (a notebook kernel, a script) is that
-    process's child, not ours: once it exits it stays a zombie until its parent
-    reaps it, and psutil's wait() would time out on it.
-    """
-    deadline = time.monotonic() + timeout_s
-    while True:
-        try:
-            if proc.status() == psutil.STATUS_ZOMBIE:
-                try:  # reap it if it is ours; another parent's zombie is that parent's to reap
-                    os.waitpid(proc.pid, os.WNOHANG)
-                except ChildProcessError:
-                    pass
-                return True
-        except psutil.NoSuchProcess:
-            return True
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(0.05)
-
-
-def _terminate(pid: int | None, name_hint: str, timeout_s: float = 10.0) -> bool:
-    if not _alive(pid, name_hint):
-        return False
-    try:
-        proc = psutil.Process(pid)
-        proc.terminate()
-        if not _gone(proc, timeout_s):
-            proc.kill()
-            _gone(proc, 5)
-    except psutil.NoSuchProcess:
-        pass
-    return True
-
-
-def _spawn(cmd: list[str], log: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
-    """A service in its own session (it outlives this process), output appended to `log`."""
-    with open(log, "ab") as out:  # the child keeps its own copy of the descriptor
-        return subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True)
 
 
 def clio_run_path() -> str:

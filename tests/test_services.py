@@ -163,3 +163,30 @@ def test_down_stops_what_another_process_started_even_after_an_override(tmp_path
         owner.kill()
         owner.wait()
         Services(Settings(home=home)).down()
+
+
+def test_a_process_just_sent_sigkill_is_not_alive():
+    """`up` right after a crash must not attach to the corpse (the runtime-crash test failed ~1 run in 9).
+
+    SIGKILL is asynchronous: the victim keeps its command line and is not a
+    zombie until it is scheduled again. The victim here shares our CPU at idle
+    priority, so it cannot run between the kill and the check: deterministic.
+    """
+    import signal
+
+    from agentfactory.procs import alive
+
+    here = os.sched_getaffinity(0)
+    cpu = min(here)
+    victim = subprocess.Popen([sys.executable, "-c", "import time  # agentfactory victim\nwhile True: time.sleep(0.01)"])
+    try:
+        os.sched_setaffinity(0, {cpu})
+        os.sched_setaffinity(victim.pid, {cpu})
+        os.sched_setscheduler(victim.pid, os.SCHED_IDLE, os.sched_param(0))
+        assert alive(victim.pid, "agentfactory victim")
+        os.kill(victim.pid, signal.SIGKILL)
+        assert not alive(victim.pid, "agentfactory victim")
+    finally:
+        os.sched_setaffinity(0, here)
+        victim.kill()
+        victim.wait()
