@@ -34,12 +34,15 @@ from .procs import spawn as _spawn
 from .procs import terminate as _terminate
 from .procs import wait_port as _wait_port
 from .storage.bridge_protocol import PROTOCOL
+from .storage.bridge_server import CURVE_ENV
+from .storage.curve import CurveKeys, client_keys, ensure_keys
 from .storage.cache_backends import EmbeddedBackend, MemcachedBackend
 from .storage.cache_tier import CacheTier
 from .storage.iowarp_tier import IOWarpTier
 from .storage.store import TwoTierStore
 
 Progress = Callable[[str], None]
+LOOPBACK = "127.0.0.1"
 SERVICE_NAMES = ("bridge", "runtime", "memcached")  # the order they are stopped in
 _HINTS = {"bridge": "agentfactory", "runtime": "clio_run", "memcached": "memcached"}  # in their command lines
 
@@ -49,6 +52,7 @@ class ProcInfo(BaseModel):
     port: int | None = None
     endpoint: str | None = None
     started_by_us: bool = True
+    curve: bool = False  # a bridge bound beyond loopback: clients need the home's CURVE keys
 
 
 class ServicesState(BaseModel):
@@ -102,9 +106,18 @@ def runtime_dir() -> Path:
 class Services:
     """The managed services of one `home` directory."""
 
-    def __init__(self, settings: Settings | None = None) -> None:
+    def __init__(self, settings: Settings | None = None, *, bind_host: str | None = None) -> None:
+        """`bind_host` (or AGENTFACTORY_BIND_HOST): where the bridge listens; anything but 127.0.0.1 means CURVE.
+
+        The runtime and memcached stay on loopback whatever it says: neither
+        authenticates its clients, and only the bridge (on this host) needs
+        the runtime. Binding the bridge elsewhere is an explicit choice, and
+        then a client without the home's keys is refused (storage/curve.py).
+        """
         self.settings = settings or Settings.from_env()
         self.home = self.settings.home
+        self.bind_host = bind_host or os.environ.get("AGENTFACTORY_BIND_HOST") or LOOPBACK
+        self.curve = self.bind_host != LOOPBACK
         self.state_file = self.home / "services.json"
         self.iowarp_dir = self.home / "iowarp"
 
@@ -134,7 +147,14 @@ class Services:
         env = dict(os.environ)
         env["CLIO_SERVER_CONF"] = str(self.iowarp_dir / "clio.yaml")
         env["CLIO_STORAGE_ROOT"] = str(self.iowarp_dir / "storage")
+        # The runtime binds 0.0.0.0 by default (its port and port+3; so does the native client's
+        # response listener in the bridge). This env var is its only bind setting: no YAML key.
+        env["CLIO_BIND_ADDR"] = LOOPBACK
         return env
+
+    def client_keys(self, bridge: ProcInfo | None) -> CurveKeys | None:
+        """The CURVE keys a client of `bridge` needs (None for a plain loopback bridge)."""
+        return client_keys(self.home) if bridge is not None and bridge.curve else None
 
     # -- up -----------------------------------------------------------------------
     def up(self, progress: Progress | None = None) -> ServicesState:
@@ -233,23 +253,32 @@ class Services:
         if state.bridge is None or not state.bridge.started_by_us:
             _unretire(state, "bridge")
         if state.bridge and _alive(state.bridge.pid, "agentfactory"):
-            if self._ping(state.bridge.endpoint, protocol=True):
+            host = (state.bridge.endpoint or "").rsplit(":", 1)[0]
+            if (host, state.bridge.curve) != (f"tcp://{self.bind_host}", self.curve):
+                say(f"bridge: pid {state.bridge.pid} listens on {state.bridge.endpoint}; replacing it")
+            elif self._ping(state.bridge.endpoint, protocol=True, curve=self.client_keys(state.bridge)):
                 say(f"bridge: attached (pid {state.bridge.pid}, {state.bridge.endpoint})")
                 return
-            say(f"bridge: pid {state.bridge.pid} is unresponsive or speaks an older protocol; replacing it")
+            else:
+                say(f"bridge: pid {state.bridge.pid} is unresponsive or speaks an older protocol; replacing it")
         if state.bridge:
             _terminate(state.bridge.pid, "agentfactory")
         port = free_port()
-        endpoint = f"tcp://127.0.0.1:{port}"
+        endpoint = f"tcp://{self.bind_host}:{port}"
+        if self.curve:
+            ensure_keys(self.home)
+        keys = self.client_keys(ProcInfo(curve=self.curve))
         deadline = time.monotonic() + self.settings.runtime_start_timeout_s
         log_path = self.home / "bridge.log"
         while True:
             env = self.runtime_env()
             env["CLIO_WAIT_SERVER"] = "5"
+            if self.curve:
+                env[CURVE_ENV] = str(ensure_keys(self.home))
             proc = _spawn([sys.executable, "-m", "agentfactory.cli", "bridge", "--endpoint", endpoint], log_path, env=env)
             while proc.poll() is None and time.monotonic() < deadline:
-                if self._ping(endpoint, timeout_s=0.5):
-                    state.bridge = ProcInfo(pid=proc.pid, port=port, endpoint=endpoint)
+                if self._ping(endpoint, timeout_s=0.5, curve=keys):
+                    state.bridge = ProcInfo(pid=proc.pid, port=port, endpoint=endpoint, curve=self.curve)
                     say(f"bridge: ready (pid {proc.pid}, {endpoint})")
                     return
             if time.monotonic() >= deadline:
@@ -263,11 +292,12 @@ class Services:
             time.sleep(0.5)  # clio_init failed (runtime still starting): a fresh bridge retries
 
     @staticmethod
-    def _ping(endpoint: str | None, timeout_s: float = 2.0, *, protocol: bool = False) -> bool:
+    def _ping(endpoint: str | None, timeout_s: float = 2.0, *, protocol: bool = False,
+              curve: CurveKeys | None = None) -> bool:
         """Is a bridge answering there (and, with `protocol`, speaking ours)?"""
         if not endpoint:
             return False
-        tier = IOWarpTier(endpoint, timeout_s=timeout_s)
+        tier = IOWarpTier(endpoint, timeout_s=timeout_s, curve=curve)
         try:
             reply = tier.ping()
             return not protocol or reply.get("protocol") == PROTOCOL
@@ -372,7 +402,7 @@ class Services:
             rows.append(ServiceStatus(name="iowarp", state="running" if alive else "stopped", pid=state.runtime.pid,
                                       endpoint=f"127.0.0.1:{state.runtime.port}", detail=str(self.iowarp_dir)))
         if state.bridge:
-            up = self._ping(state.bridge.endpoint, timeout_s=1.0)
+            up = self._ping(state.bridge.endpoint, timeout_s=1.0, curve=self.client_keys(state.bridge))
             rows.append(ServiceStatus(name="bridge", state=("running" if up else "stopped") if state.bridge.started_by_us
                                       else ("attached" if up else "unreachable"), pid=state.bridge.pid,
                                       endpoint=state.bridge.endpoint))
@@ -414,7 +444,8 @@ class Services:
         else:
             backend = EmbeddedBackend(capacity_bytes=s.memcached_memory_mb << 20, item_limit=s.memcached_item_limit_mb << 20)
         cache = CacheTier(backend, ttl_s=s.cache_ttl_s, secret=self.cache_secret())
-        return TwoTierStore(cache, IOWarpTier(state.bridge.endpoint, timeout_s=s.iowarp_timeout_s))
+        iowarp = IOWarpTier(state.bridge.endpoint, timeout_s=s.iowarp_timeout_s, curve=self.client_keys(state.bridge))
+        return TwoTierStore(cache, iowarp)
 
 
 def describe(rows: list[ServiceStatus]) -> str:

@@ -190,3 +190,89 @@ def test_a_process_just_sent_sigkill_is_not_alive():
         os.sched_setaffinity(0, here)
         victim.kill()
         victim.wait()
+
+
+# -- issue 9, item 8: loopback by default; beyond it, CURVE -----------------------------
+def _listening(pid: int) -> set[str]:
+    return {c.laddr.ip for c in psutil.Process(pid).net_connections(kind="inet") if c.status == psutil.CONN_LISTEN}
+
+
+def test_runtime_and_bridge_listen_on_loopback_only(services, services_state):
+    """Was: clio_run's port and port+3, and the native client inside the bridge, on 0.0.0.0."""
+    for name in ("runtime", "bridge", "memcached"):
+        pid = getattr(services_state, name).pid
+        assert _listening(pid) == {"127.0.0.1"}, (name, _listening(pid))
+
+
+# Run as a script: this pytest process imported pyzmq (through nbval) before agentfactory could
+# load it against its own libzmq, so it has no CURVE (see agentfactory/storage/__init__.py).
+CURVE_SCENARIO = """
+import json, sys
+from agentfactory.config import Settings
+from agentfactory.services import Services
+from agentfactory.core.errors import StorageUnavailable
+from agentfactory.storage.curve import CurveKeys, client_keys
+from agentfactory.storage.iowarp_tier import IOWarpTier
+import zmq
+
+svc = Services(Settings(home=sys.argv[1], cache_mode="embedded"), bind_host="127.0.0.2")
+state = svc.up()
+store = svc.open_store()  # the home's keys: served, also through a reader's own connection
+blob = type("B", (), {"name": "x", "size": 2, "metadata": {}, "chunks": lambda self: iter([b"ok"])})()
+store.assimilate([blob], "curve_tag")
+reader = store.reader()
+out = {"state": state.model_dump(), "read": reader.retrieve("curve_tag", "x").data.decode(),
+       "status": [r.state for r in svc.status() if r.name == "bridge"]}
+reader.close()
+store.close()
+plain = IOWarpTier(state.bridge.endpoint, timeout_s=1.0)  # no keys at all
+stranger = IOWarpTier(state.bridge.endpoint, timeout_s=1.0,  # the right server key, someone else's pair
+                      curve=CurveKeys(client_keys(svc.home).server_public, *zmq.curve_keypair()))
+for name, client in (("plain", plain), ("stranger", stranger)):
+    try:
+        client.ping()
+        out[name] = "served"
+    except StorageUnavailable:
+        out[name] = "refused"
+    client.close()
+print(json.dumps(out))
+"""
+
+
+def test_a_bridge_bound_beyond_loopback_requires_the_curve_keys(tmp_path):
+    """Binding the bridge elsewhere is explicit (bind_host), and then a client without the home's key is refused.
+
+    127.0.0.2 is "elsewhere" for the option (not the default 127.0.0.1) while every packet stays on this host.
+    """
+    home = tmp_path / "curve"
+    try:
+        run = subprocess.run([sys.executable, "-c", CURVE_SCENARIO, str(home)], capture_output=True, text=True,
+                             timeout=180)
+        assert run.returncode == 0, run.stderr[-3000:]
+        out = json.loads(run.stdout.strip().splitlines()[-1])
+        bridge, runtime = out["state"]["bridge"], out["state"]["runtime"]
+        assert bridge["endpoint"].startswith("tcp://127.0.0.2:") and bridge["curve"]
+        assert _listening(bridge["pid"]) == {"127.0.0.1", "127.0.0.2"}  # the native client's listener stays local
+        assert _listening(runtime["pid"]) == {"127.0.0.1"}
+        assert out["read"] == "ok" and out["status"] == ["running"]
+        assert (out["plain"], out["stranger"]) == ("refused", "refused")
+        for key in (home / "curve").iterdir():
+            assert key.stat().st_mode & 0o777 == 0o600, key
+        assert (home / "curve").stat().st_mode & 0o777 == 0o700
+    finally:
+        Services(Settings(home=home, cache_mode="embedded")).down()
+
+
+def test_a_curve_client_without_curve_support_gets_a_typed_error():
+    """In a process whose pyzmq is bound to IOWarp's libzmq (this one), CURVE fails with the reason."""
+    import zmq
+
+    from agentfactory.core.errors import ServiceError
+    from agentfactory.storage.curve import CurveKeys
+    from agentfactory.storage.iowarp_tier import IOWarpTier
+
+    if zmq.has("curve"):
+        pytest.skip("this process's pyzmq has CURVE")
+    tier = IOWarpTier("tcp://127.0.0.1:9", timeout_s=0.2, curve=CurveKeys(b"x" * 40, b"y" * 40, b"z" * 40))
+    with pytest.raises(ServiceError, match="no CURVE"):
+        tier.ping()

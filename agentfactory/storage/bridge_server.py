@@ -23,11 +23,15 @@ import re
 import signal
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import zmq
 
 from .bridge_protocol import ERR, INTERNAL_TAGS, OK, PROTOCOL, dumps, loads
+from .curve import secure_server
+
+CURVE_ENV = "AGENTFACTORY_BRIDGE_CURVE"  # key directory: the bridge then requires CURVE clients
 
 log = logging.getLogger("agentfactory.bridge")
 
@@ -139,12 +143,14 @@ class NativeIOWarp:
 
 
 class BridgeServer:
-    def __init__(self, endpoint: str, native: NativeIOWarp) -> None:
+    def __init__(self, endpoint: str, native: NativeIOWarp, *, curve_dir: str | None = None) -> None:
         self.endpoint = endpoint
         self.native = native
         self.ctx = zmq.Context.instance()
         self.sock = self.ctx.socket(zmq.ROUTER)
         self.sock.setsockopt(zmq.LINGER, 0)
+        # beyond loopback: CURVE, and only the home's client key gets in (see storage/curve.py)
+        self._auth = secure_server(self.sock, Path(curve_dir)) if curve_dir else None
         self.sock.bind(endpoint)
         self._stop = False
 
@@ -169,6 +175,8 @@ class BridgeServer:
                 status, meta, out = ERR, {"error": type(exc).__name__, "message": str(exc)}, []
             self.sock.send_multipart([*envelope, status, dumps(meta), *out], copy=False)
         self.sock.close()
+        if self._auth is not None:
+            self._auth.stop()
 
     def handle(self, op: str, a: dict[str, Any], data: list[zmq.Frame]) -> tuple[dict[str, Any], list[bytes]]:
         n = self.native
@@ -228,7 +236,8 @@ def serve(endpoint: str, *, connect_timeout_s: float = 20.0) -> None:
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s")
     tune_malloc()
     native = NativeIOWarp(connect_timeout_s=connect_timeout_s)
-    server = BridgeServer(endpoint, native)
+    # set by `services up` when the bridge binds beyond loopback (an env var keeps the CLI unchanged)
+    server = BridgeServer(endpoint, native, curve_dir=os.environ.get(CURVE_ENV) or None)
     signal.signal(signal.SIGTERM, server.stop)
     signal.signal(signal.SIGINT, server.stop)
     print(f"bridge ready on {endpoint}", flush=True)

@@ -19,6 +19,7 @@ import zmq
 
 from ..core.errors import BlobNotFound, IntegrityError, StorageError, StorageUnavailable, TagNotFound
 from .bridge_protocol import ERR, dumps, loads
+from .curve import CurveKeys
 from .framing import (
     STORE_HEADER_BYTES,
     pack_stored_header,
@@ -49,10 +50,12 @@ class StoredBlob:
 
 
 class IOWarpTier:
-    def __init__(self, endpoint: str, *, timeout_s: float = 10.0, part_bytes: int = PART_BYTES) -> None:
+    def __init__(self, endpoint: str, *, timeout_s: float = 10.0, part_bytes: int = PART_BYTES,
+                 curve: CurveKeys | None = None) -> None:
         self.endpoint = endpoint
         self.timeout_ms = int(timeout_s * 1000)
         self.part_bytes = part_bytes
+        self.curve = curve  # keys for a bridge bound beyond loopback (it refuses clients without them)
         self._ctx = zmq.Context.instance()
         self._lock = threading.Lock()
         self._sock: zmq.Socket | None = None
@@ -68,6 +71,8 @@ class IOWarpTier:
             s.setsockopt(zmq.LINGER, 0)
             s.setsockopt(zmq.IMMEDIATE, 1)  # never queue for a bridge that is not there...
             s.setsockopt(zmq.SNDTIMEO, self.timeout_ms)  # ...so a send to it must time out
+            if self.curve is not None:
+                self.curve.apply(s)
             s.connect(self.endpoint)
             self._sock = s
         return self._sock

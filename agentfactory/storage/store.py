@@ -294,7 +294,7 @@ class TwoTierStore:
         cache = replace(self.cache, backend=self.cache.backend.clone(), counters=CacheCounters(), _gens={},
                         _down_until=0.0, last_error=None)
         iowarp = IOWarpTier(self.iowarp.endpoint, timeout_s=self.iowarp.timeout_ms / 1000,
-                            part_bytes=self.iowarp.part_bytes)
+                            part_bytes=self.iowarp.part_bytes, curve=self.iowarp.curve)
         return TwoTierStore(cache, iowarp)
 
     def retarget(self, *, memcached: list[str] | None, bridge: str | None) -> list[str]:
