@@ -1,0 +1,333 @@
+"""The learned policy: exact frequency ranked by a learned value per (tag, count) class.
+
+Why this shape. On streams whose requests are drawn independently the best
+online policy holds the objects with the highest request *rate*; exact counts
+rank them better than a sketch (W-TinyLFU) or recency (LRU, ARC). What counts
+alone get wrong is what a count cannot see, and this policy learns it, online,
+from the stream it serves:
+
+* **Value of a class** (`ReuseModel`): for every class (tag, count so far), the
+  probability that an object of the class is asked for again within a horizon
+  of a few cache turnovers, estimated from the labels the stream reveals (a
+  histogram model in the spirit of Baleen's admission and LHD's classes).
+  Objects rank by (value level, count): a tag whose objects never come back
+  (one-hit wonders, scans) is worth 0 and is not even admitted; a tag whose
+  objects all come back (a loop) is worth keeping from its first request, not
+  after several cycles. With a single tag value rises with count: plain LFU.
+* **Memory** (`DriftDetector`): counts run since the last detected change. The
+  hit ratio on *known* keys (seen before) is tracked per block; when it
+  collapses the popularity ranking has changed (a scan cannot trigger this: its
+  keys are unknown), and counts are forgotten so new favourites win at once.
+* A small LRU **window** (1% of the cache) in front, as in W-TinyLFU, lets a new
+  object prove itself before it competes with the main cache.
+
+Eviction takes the least recently used object of the lowest (value, count)
+bucket; a window leaver is admitted only if it ranks above that victim.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict, deque
+from collections.abc import Hashable
+
+from .base import Policy
+
+LEVELS = 16           # value levels: coarse, so counts decide between close values
+MAX_CLASS = 15        # counts above this share one class
+_CLASS_BITS = 20      # packed (time << _CLASS_BITS | class) and class = tag code * 16 + count class
+_COUNT_BITS = 24      # bucket key = level << _COUNT_BITS | count
+_CLASS_MASK = (1 << _CLASS_BITS) - 1
+_COUNT_MAX = (1 << _COUNT_BITS) - 1
+
+
+class ReuseModel:
+    """P(asked again within `horizon` requests | class), learned from the stream itself.
+
+    A request puts its key in a class; the label (re-used in time or not)
+    matures `horizon` requests later, so an entry counts as "not re-used" only
+    once it had its chance. Counters halve every 8 horizons to follow change.
+    Classes are small ints (see `Learned._class`), so the tables are lists.
+    """
+
+    def __init__(self, horizon: int) -> None:
+        self.horizon = horizon
+        self.entered: list[float] = []
+        self.reused: list[float] = []
+        self.levels: list[int] = []
+        self.pending: deque[int] = deque()
+        self._halve_at = 8 * horizon
+
+    def grow(self, n_classes: int) -> None:
+        extra = n_classes - len(self.entered)
+        if extra > 0:
+            self.entered += [0.0] * extra
+            self.reused += [0.0] * extra
+            # unknown classes start at the top level: trusted until the data says otherwise
+            self.levels += [LEVELS] * extra
+
+    def relevel(self, now: int) -> None:
+        """Turn the counters into value levels (0 .. LEVELS); halve them every 8 horizons."""
+        for cls, entered in enumerate(self.entered):
+            if cls % (MAX_CLASS + 1) == 0:
+                self.levels[cls] = 0  # count 0: forgotten by a drift reset
+            elif entered >= 20:
+                scaled = min(float(LEVELS), LEVELS * self.reused[cls] / entered)
+                # hysteresis: a level moves only when the estimate leaves it clearly,
+                # so noise does not re-rank the whole cache at every relevel
+                if abs(scaled - (self.levels[cls] + 0.5)) > 1.0:
+                    self.levels[cls] = min(LEVELS, int(scaled))
+        if now >= self._halve_at:
+            self._halve_at = now + 8 * self.horizon
+            self.entered = [v / 2 for v in self.entered]
+            self.reused = [v / 2 for v in self.reused]
+
+    def probability(self, cls: int) -> float | None:
+        entered = self.entered[cls] if cls < len(self.entered) else 0.0
+        return None if entered < 10 else min(1.0, self.reused[cls] / entered)
+
+
+class DriftDetector:
+    """Says when the hit ratio on known keys collapses against its own long-run level.
+
+    Blocks are sized so that a block expects about `expected_hits` hits at the
+    current level: a collapse to below `drop` x level is then several standard
+    deviations away from noise, and one low block is enough to act on.
+    """
+
+    def __init__(self, *, min_block: int = 500, expected_hits: int = 100, drop: float = 0.6,
+                 sag: float = 0.75, floor: float = 0.02, smoothing: float = 0.2, warmup: int = 20_000) -> None:
+        """`warmup` known-key requests pass after a start or a change before a collapse can
+        be judged: a filling cache's hit ratio on known keys falls from ~1 as it learns,
+        and that is not drift. `Learned` sets it to a few cache turnovers.
+
+        A block below `drop` x level is a change; two blocks in a row below `sag` x
+        level are one too (a policy that adapts quickly only sags after a change),
+        and a sagging block does not pull the level down with it.
+        """
+        self.min_block, self.expected_hits = min_block, expected_hits
+        self.drop, self.sag, self.floor, self.smoothing, self.warmup = drop, sag, floor, smoothing, warmup
+        self.block = min_block
+        self._seen = self._sagging = 0
+        self._level: float | None = None
+        self.changes = 0
+
+    def observe_block(self, hits: int) -> bool:
+        """Take one block's hit count on known keys; True when a change is detected."""
+        ratio = hits / self.block
+        self._seen += self.block
+        level = self._level
+        if level is not None and self._seen > self.warmup and level >= self.floor and ratio < self.sag * level:
+            self._sagging += 1
+            if ratio < self.drop * level or self._sagging >= 2:
+                self._level, self._seen, self._sagging, self.block = None, 0, 0, self.min_block
+                self.changes += 1
+                return True
+            return False
+        self._sagging = 0
+        level = self._level = ratio if level is None else level + self.smoothing * (ratio - level)
+        self.block = min(20 * self.min_block, max(self.min_block, int(self.expected_hits / max(level, 1e-3))))
+        return False
+
+
+class Learned(Policy):
+    """Frequency-ranked cache whose ranking, admission and memory are learned online."""
+
+    name = "learned"
+
+    def __init__(self, capacity: int, *, window: float = 0.01, horizon: float = 4.0,
+                 aging: float = 32.0, **kwargs) -> None:
+        super().__init__(capacity, **kwargs)
+        self._now = 0
+        self._count: dict[Hashable, int] = {}
+        self._last: dict[Hashable, int] = {}       # key -> now << _CLASS_BITS | class
+        self._tag_codes: dict[Hashable, int] = {}
+        self._window: OrderedDict[Hashable, int] = OrderedDict()
+        self._buckets: dict[int, OrderedDict[Hashable, int]] = {}
+        self._where: dict[Hashable, int] = {}      # resident in main -> its bucket key
+        self._min = 0
+        self._main_used = self._window_used = 0
+        self._window_cap = max(1, int(capacity * window))
+        self._main_cap = capacity - self._window_cap
+        self.model = ReuseModel(max(1000, int(horizon * capacity)))
+        self._relevel_every = max(1000, capacity // 2)
+        self._until_relevel = self._relevel_every
+        self._aging_every = max(10_000, int(aging * capacity))
+        self._until_aging = self._aging_every
+        self.drift = DriftDetector(warmup=max(20_000, 8 * capacity))
+        self._known = self._known_hits = 0
+        self._block_start = 0
+        self._recent: deque[Hashable] = deque(maxlen=20 * self.drift.min_block)
+
+    def _new_tag(self, tag: Hashable) -> int:
+        """Give a tag its block of classes; returns the block's first class."""
+        base = self._tag_codes[tag] = len(self._tag_codes) * (MAX_CLASS + 1)
+        self.model.grow(base + MAX_CLASS + 1)
+        return base
+
+    # -- the request path ----------------------------------------------------
+    def access(self, key: Hashable, size: int = 1, tag: Hashable = 0) -> bool:
+        now = self._now = self._now + 1
+        self._recent.append(key)
+        count = self._count.get(key, 0) + 1
+        self._count[key] = count
+        code = self._tag_codes.get(tag)
+        if code is None:
+            code = self._new_tag(tag)
+        cls = code + (count if count < MAX_CLASS else MAX_CLASS)
+        model = self.model
+        horizon_start = now - model.horizon
+        previous = self._last.get(key)
+        if previous is not None and (previous >> _CLASS_BITS) >= horizon_start:
+            model.reused[previous & _CLASS_MASK] += 1.0
+        stamp = now << _CLASS_BITS | cls
+        self._last[key] = stamp
+        pending = model.pending
+        pending.append(stamp)
+        # one entry joins per request, so one leaving per request keeps up
+        if pending[0] >> _CLASS_BITS < horizon_start:
+            model.entered[pending.popleft() & _CLASS_MASK] += 1.0
+
+        where = self._where
+        if key in where:
+            hit = True
+            level = model.levels[cls]
+            self._move(key, where[key], level << _COUNT_BITS | (count if count < _COUNT_MAX else _COUNT_MAX))
+        elif key in self._window:
+            hit = True
+            self._window.move_to_end(key)
+        else:
+            hit = False
+        if count > 1:
+            self._known += 1
+            self._known_hits += hit
+            if self._known >= self.drift.block:
+                if self.drift.observe_block(self._known_hits):
+                    self._forget(now - self._block_start)
+                self._known = self._known_hits = 0
+                self._block_start = now
+        if not hit and size <= self.capacity and model.levels[cls]:
+            self._admit_to_window(key, size)
+        self._until_relevel -= 1
+        if self._until_relevel <= 0:
+            self._relevel()
+        return hit
+
+    def _move(self, key: Hashable, old: int, new: int) -> None:
+        buckets = self._buckets
+        bucket = buckets[old]
+        size = bucket.pop(key)
+        if not bucket:
+            del buckets[old]
+            if old == self._min:
+                self._min = min(buckets) if buckets else new
+        target = buckets.get(new)
+        if target is None:
+            target = buckets[new] = OrderedDict()
+        target[key] = size
+        self._where[key] = new
+        if new < self._min:
+            self._min = new
+
+    def _admit_to_window(self, key: Hashable, size: int) -> None:
+        window = self._window
+        window[key] = size
+        self._window_used += size
+        self.used += size
+        while self._window_used > self._window_cap:
+            candidate, cand_size = window.popitem(last=False)
+            self._window_used -= cand_size
+            self.used -= cand_size
+            self._offer_to_main(candidate, cand_size)
+
+    def _rank(self, key: Hashable) -> int:
+        """(value level, count) packed in one int: the order of the main cache."""
+        count = self._count.get(key, 0)
+        tag_base = (self._last[key] & _CLASS_MASK) // (MAX_CLASS + 1) * (MAX_CLASS + 1)
+        level = self.model.levels[tag_base + (count if count < MAX_CLASS else MAX_CLASS)]
+        return level << _COUNT_BITS | (count if count < _COUNT_MAX else _COUNT_MAX)
+
+    def _offer_to_main(self, key: Hashable, size: int) -> None:
+        """Admit a window leaver if it outranks the main cache's victims (the TinyLFU rule)."""
+        rank = self._rank(key)
+        while self._main_used + size > self._main_cap:
+            if not self._where or self._min >= rank:
+                self._evicted(key)
+                return
+            self._evict_main()
+        bucket = self._buckets.get(rank)
+        if bucket is None:
+            bucket = self._buckets[rank] = OrderedDict()
+        bucket[key] = size
+        if not self._where or rank < self._min:
+            self._min = rank
+        self._where[key] = rank
+        self._main_used += size
+        self.used += size
+
+    def _evict_main(self) -> None:
+        buckets = self._buckets
+        bucket = buckets[self._min]
+        victim, size = bucket.popitem(last=False)
+        if not bucket:
+            del buckets[self._min]
+            self._min = min(buckets) if buckets else 0
+        del self._where[victim]
+        self._main_used -= size
+        self.used -= size
+        self._evicted(victim)
+
+    # -- learning --------------------------------------------------------------
+    def _relevel(self) -> None:
+        """New value levels from the model, then every resident re-ranked (LRU order kept)."""
+        self._until_relevel = self._relevel_every
+        before = list(self.model.levels)
+        self.model.relevel(self._now)
+        changed = before != self.model.levels
+        self._until_aging -= self._relevel_every
+        if self._until_aging <= 0:
+            self._until_aging = self._aging_every
+            self._count = {k: c >> 1 for k, c in self._count.items() if c > 1}
+            horizon_start = (self._now - self.model.horizon) << _CLASS_BITS
+            self._last = {k: s for k, s in self._last.items() if s >= horizon_start or k in self._where}
+            changed = True
+        if changed:
+            self._rebuild()
+
+    def _rebuild(self) -> None:
+        sizes = {k: b[k] for b in self._buckets.values() for k in b}
+        last = self._last
+        self._buckets, self._where = {}, {}
+        for key in sorted(sizes, key=last.__getitem__):
+            rank = self._rank(key)
+            bucket = self._buckets.get(rank)
+            if bucket is None:
+                bucket = self._buckets[rank] = OrderedDict()
+            bucket[key] = sizes[key]
+            self._where[key] = rank
+        self._min = min(self._buckets) if self._buckets else 0
+
+    def _forget(self, since: int) -> None:
+        """The popularity ranking changed: counts from before say nothing now.
+
+        The requests of the block that showed the change already belong to the
+        new regime, so they are counted again rather than lost.
+        """
+        recent = list(self._recent)[-since:]
+        self._count = {}
+        for key in recent:
+            self._count[key] = self._count.get(key, 0) + 1
+        self._rebuild()
+
+    # -- views -------------------------------------------------------------------
+    def __contains__(self, key: object) -> bool:
+        return key in self._where or key in self._window
+
+    def __len__(self) -> int:
+        return len(self._where) + len(self._window)
+
+    def value(self, tag: Hashable, count: int) -> float | None:
+        """The learned P(re-use within the horizon) for an object of `tag` seen `count` times."""
+        base = self._tag_codes.get(tag)
+        if base is None:
+            return None
+        return self.model.probability(base + min(count, MAX_CLASS))
