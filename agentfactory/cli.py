@@ -199,6 +199,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="services home to use or start (default: <state dir>/bench; running services there are reused)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     p.set_defaults(func=_bench)
+
+    from .policies.command import add_parser as add_policies_parser
+
+    add_policies_parser(sub)
     return parser
 
 
