@@ -26,6 +26,8 @@ class ProcInfo(BaseModel):
     endpoint: str | None = None
     started_by_us: bool = True
     curve: bool = False  # a bridge bound beyond loopback: clients need the home's CURVE keys
+    # the bridge's TCP endpoint when `endpoint` is its same-host Unix socket (what local clients use)
+    tcp: str | None = None
 
 
 class ServicesState(BaseModel):

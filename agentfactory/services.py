@@ -43,12 +43,13 @@ from .service_state import (  # noqa: F401  (re-exported: callers import them fr
     write_runtime_config,
 )
 from .storage.bridge_protocol import PROTOCOL
-from .storage.bridge_server import CURVE_ENV
+from .storage.bridge_server import CURVE_ENV, UNIX_ENV
 from .storage.curve import CurveKeys, client_keys, ensure_keys
 from .storage.cache_backends import EmbeddedBackend, MemcachedBackend
 from .storage.cache_tier import CacheTier
 from .storage.iowarp_tier import IOWarpTier
 from .storage.store import TwoTierStore
+from .storage.unix_transport import SCHEME, usable_path
 
 Progress = Callable[[str], None]
 LOOPBACK = "127.0.0.1"
@@ -185,9 +186,9 @@ class Services:
         if state.bridge is None or not state.bridge.started_by_us:
             _unretire(state, "bridge")
         if state.bridge and _alive(state.bridge.pid, "agentfactory"):
-            host = (state.bridge.endpoint or "").rsplit(":", 1)[0]
+            host = (state.bridge.tcp or state.bridge.endpoint or "").rsplit(":", 1)[0]
             if (host, state.bridge.curve) != (f"tcp://{self.bind_host}", self.curve):
-                say(f"bridge: pid {state.bridge.pid} listens on {state.bridge.endpoint}; replacing it")
+                say(f"bridge: pid {state.bridge.pid} listens on {host}; replacing it")
             elif self._ping(state.bridge.endpoint, protocol=True, curve=self.client_keys(state.bridge)):
                 say(f"bridge: attached (pid {state.bridge.pid}, {state.bridge.endpoint})")
                 return
@@ -195,8 +196,11 @@ class Services:
                 say(f"bridge: pid {state.bridge.pid} is unresponsive or speaks an older protocol; replacing it")
         if state.bridge:
             _terminate(state.bridge.pid, "agentfactory")
+            if state.bridge.started_by_us:
+                _unlink_socket(state.bridge.endpoint)  # a killed bridge leaves its socket behind
         port = free_port()
         endpoint = f"tcp://{self.bind_host}:{port}"
+        unix = self._unix_socket(port)
         if self.curve:
             ensure_keys(self.home)
         keys = self.client_keys(ProcInfo(curve=self.curve))
@@ -207,11 +211,14 @@ class Services:
             env["CLIO_WAIT_SERVER"] = "5"
             if self.curve:
                 env[CURVE_ENV] = str(ensure_keys(self.home))
+            if unix:
+                env[UNIX_ENV] = str(unix)
             proc = _spawn([sys.executable, "-m", "agentfactory.cli", "bridge", "--endpoint", endpoint], log_path, env=env)
             while proc.poll() is None and time.monotonic() < deadline:
                 if self._ping(endpoint, timeout_s=0.5, curve=keys):
-                    state.bridge = ProcInfo(pid=proc.pid, port=port, endpoint=endpoint, curve=self.curve)
-                    say(f"bridge: ready (pid {proc.pid}, {endpoint})")
+                    local = f"{SCHEME}{unix}" if unix else endpoint
+                    state.bridge = ProcInfo(pid=proc.pid, port=port, endpoint=local, tcp=endpoint, curve=self.curve)
+                    say(f"bridge: ready (pid {proc.pid}, {local})")
                     return
             if time.monotonic() >= deadline:
                 proc.kill()
@@ -222,6 +229,20 @@ class Services:
             if state.runtime and not _alive(state.runtime.pid, "clio_run"):
                 raise ServiceError("the IOWarp runtime exited during start-up", hint=f"see {self.home / 'iowarp.log'}")
             time.sleep(0.5)  # clio_init failed (runtime still starting): a fresh bridge retries
+
+    def _unix_socket(self, port: int) -> Path | None:
+        """Where the bridge's same-host socket goes: a 0700 directory of the home (None if the path is too long).
+
+        One name per bridge (its TCP port): a bridge that exits removes its own
+        socket and can never remove its successor's.
+        """
+        run = self.home / "run"
+        path = run / f"bridge-{port}.sock"
+        if not usable_path(path):
+            return None
+        run.mkdir(mode=0o700, exist_ok=True)
+        os.chmod(run, 0o700)
+        return path
 
     @staticmethod
     def _ping(endpoint: str | None, timeout_s: float = 2.0, *, protocol: bool = False,
@@ -259,6 +280,8 @@ class Services:
             if bridge and bridge.started_by_us and _terminate(bridge.pid, "agentfactory"):
                 stopped.append("bridge")
                 say(f"bridge: stopped (pid {bridge.pid})")
+            if bridge and bridge.started_by_us:  # a killed bridge cannot remove its own socket
+                _unlink_socket(bridge.endpoint)
             if runtime and runtime.started_by_us:
                 if self._stop_runtime(runtime):
                     stopped.append("iowarp")
@@ -378,6 +401,11 @@ class Services:
         cache = CacheTier(backend, ttl_s=s.cache_ttl_s, secret=self.cache_secret())
         iowarp = IOWarpTier(state.bridge.endpoint, timeout_s=s.iowarp_timeout_s, curve=self.client_keys(state.bridge))
         return TwoTierStore(cache, iowarp)
+
+
+def _unlink_socket(endpoint: str | None) -> None:
+    if endpoint and endpoint.startswith(SCHEME):
+        Path(endpoint[len(SCHEME):]).unlink(missing_ok=True)
 
 
 def describe(rows: list[ServiceStatus]) -> str:

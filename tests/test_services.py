@@ -213,20 +213,24 @@ from agentfactory.services import Services
 from agentfactory.core.errors import StorageUnavailable
 from agentfactory.storage.curve import CurveKeys, client_keys
 from agentfactory.storage.iowarp_tier import IOWarpTier
+from agentfactory.storage.store import TwoTierStore
 import zmq
 
 svc = Services(Settings(home=sys.argv[1], cache_mode="embedded"), bind_host="127.0.0.2")
 state = svc.up()
-store = svc.open_store()  # the home's keys: served, also through a reader's own connection
+local = svc.open_store()  # this host: the Unix socket (file permissions guard it)
+# as a kernel elsewhere would: the TCP endpoint with the home's keys, also through a reader's own connection
+store = TwoTierStore(local.cache, IOWarpTier(state.bridge.tcp, timeout_s=5, curve=svc.client_keys(state.bridge)))
 blob = type("B", (), {"name": "x", "size": 2, "metadata": {}, "chunks": lambda self: iter([b"ok"])})()
 store.assimilate([blob], "curve_tag")
 reader = store.reader()
 out = {"state": state.model_dump(), "read": reader.retrieve("curve_tag", "x").data.decode(),
+       "local": local.retrieve("curve_tag", "x").data.decode(),
        "status": [r.state for r in svc.status() if r.name == "bridge"]}
 reader.close()
 store.close()
-plain = IOWarpTier(state.bridge.endpoint, timeout_s=1.0)  # no keys at all
-stranger = IOWarpTier(state.bridge.endpoint, timeout_s=1.0,  # the right server key, someone else's pair
+plain = IOWarpTier(state.bridge.tcp, timeout_s=1.0)  # no keys at all
+stranger = IOWarpTier(state.bridge.tcp, timeout_s=1.0,  # the right server key, someone else's pair
                       curve=CurveKeys(client_keys(svc.home).server_public, *zmq.curve_keypair()))
 for name, client in (("plain", plain), ("stranger", stranger)):
     try:
@@ -251,10 +255,10 @@ def test_a_bridge_bound_beyond_loopback_requires_the_curve_keys(tmp_path):
         assert run.returncode == 0, run.stderr[-3000:]
         out = json.loads(run.stdout.strip().splitlines()[-1])
         bridge, runtime = out["state"]["bridge"], out["state"]["runtime"]
-        assert bridge["endpoint"].startswith("tcp://127.0.0.2:") and bridge["curve"]
+        assert bridge["tcp"].startswith("tcp://127.0.0.2:") and bridge["curve"]
         assert _listening(bridge["pid"]) == {"127.0.0.1", "127.0.0.2"}  # the native client's listener stays local
         assert _listening(runtime["pid"]) == {"127.0.0.1"}
-        assert out["read"] == "ok" and out["status"] == ["running"]
+        assert out["read"] == out["local"] == "ok" and out["status"] == ["running"]
         assert (out["plain"], out["stranger"]) == ("refused", "refused")
         for key in (home / "curve").iterdir():
             assert key.stat().st_mode & 0o777 == 0o600, key

@@ -22,6 +22,7 @@ import os
 import re
 import signal
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -30,8 +31,10 @@ import zmq
 
 from .bridge_protocol import ERR, INTERNAL_TAGS, OK, PROTOCOL, dumps, loads
 from .curve import secure_server
+from .unix_transport import UnixServer
 
 CURVE_ENV = "AGENTFACTORY_BRIDGE_CURVE"  # key directory: the bridge then requires CURVE clients
+UNIX_ENV = "AGENTFACTORY_BRIDGE_UNIX"  # path of the same-host Unix socket (see unix_transport.py)
 
 log = logging.getLogger("agentfactory.bridge")
 
@@ -143,9 +146,17 @@ class NativeIOWarp:
 
 
 class BridgeServer:
-    def __init__(self, endpoint: str, native: NativeIOWarp, *, curve_dir: str | None = None) -> None:
+    """Answers on a ZeroMQ ROUTER (TCP: remote kernels, CURVE) and, for this host, a Unix socket.
+
+    Both transports carry the same frames and meet in `dispatch`, one request
+    at a time (`lock`): the native client is never entered from two threads.
+    """
+
+    def __init__(self, endpoint: str, native: NativeIOWarp, *, curve_dir: str | None = None,
+                 unix_path: str | None = None) -> None:
         self.endpoint = endpoint
         self.native = native
+        self.lock = threading.Lock()
         self.ctx = zmq.Context.instance()
         self.sock = self.ctx.socket(zmq.ROUTER)
         self.sock.setsockopt(zmq.LINGER, 0)
@@ -153,6 +164,17 @@ class BridgeServer:
         self._auth = secure_server(self.sock, Path(curve_dir)) if curve_dir else None
         self.sock.bind(endpoint)
         self._stop = False
+        self.unix = UnixServer(unix_path, self.dispatch, self.lock) if unix_path else None
+
+    def dispatch(self, frames: list[Any]) -> list[Any]:
+        """`[op, json args, *data]` -> `[status, json meta, *data]`; every failure goes back to the client."""
+        op, args, data = frames[0].bytes, frames[1], frames[2:]
+        try:
+            status, meta, out = OK, *self.handle(op.decode(), loads(args.buffer), data)
+        except Exception as exc:  # report every failure to the client, keep serving
+            log.exception("bridge op %s failed", op)
+            status, meta, out = ERR, {"error": type(exc).__name__, "message": str(exc)}, []
+        return [status, dumps(meta), *out]
 
     def stop(self, *_: Any) -> None:
         self._stop = True
@@ -167,14 +189,12 @@ class BridgeServer:
             # ROUTER sees [identity, (request id with REQ_CORRELATE), empty, op, args, *data]:
             # echo the whole envelope up to the empty delimiter
             cut = next(i for i, f in enumerate(frames) if len(f) == 0) + 1
-            envelope, op, args, data = frames[:cut], frames[cut].bytes, frames[cut + 1], frames[cut + 2 :]
-            try:
-                status, meta, out = OK, *self.handle(op.decode(), loads(args.buffer), data)
-            except Exception as exc:  # report every failure to the client, keep serving
-                log.exception("bridge op %s failed", op)
-                status, meta, out = ERR, {"error": type(exc).__name__, "message": str(exc)}, []
-            self.sock.send_multipart([*envelope, status, dumps(meta), *out], copy=False)
+            with self.lock:
+                reply = self.dispatch(frames[cut:])
+            self.sock.send_multipart([*frames[:cut], *reply], copy=False)
         self.sock.close()
+        if self.unix is not None:
+            self.unix.close()
         if self._auth is not None:
             self._auth.stop()
 
@@ -237,7 +257,8 @@ def serve(endpoint: str, *, connect_timeout_s: float = 20.0) -> None:
     tune_malloc()
     native = NativeIOWarp(connect_timeout_s=connect_timeout_s)
     # set by `services up` when the bridge binds beyond loopback (an env var keeps the CLI unchanged)
-    server = BridgeServer(endpoint, native, curve_dir=os.environ.get(CURVE_ENV) or None)
+    server = BridgeServer(endpoint, native, curve_dir=os.environ.get(CURVE_ENV) or None,
+                          unix_path=os.environ.get(UNIX_ENV) or None)
     signal.signal(signal.SIGTERM, server.stop)
     signal.signal(signal.SIGINT, server.stop)
     print(f"bridge ready on {endpoint}", flush=True)

@@ -5,6 +5,10 @@ the caller gets `StorageUnavailable` within `timeout_s`, never a hang. Blobs
 are stored with a verified header (see `framing`); blobs above `part_bytes`
 are split into parts written *before* their manifest, so a reader either
 sees the whole new blob or none of it.
+
+Transport by endpoint: `unix://PATH` (this host: the bridge's Unix socket,
+see unix_transport for why not ZeroMQ) or `tcp://`/`ipc://` through a ZeroMQ
+REQ socket (other hosts, with CURVE keys when the bridge asks for them).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import zmq
 
 from ..core.errors import BlobNotFound, IntegrityError, StorageError, StorageUnavailable, TagNotFound
 from .bridge_protocol import ERR, dumps, loads
+from . import unix_transport
 from .curve import CurveKeys
 from .framing import (
     STORE_HEADER_BYTES,
@@ -59,6 +64,7 @@ class IOWarpTier:
         self._ctx = zmq.Context.instance()
         self._lock = threading.Lock()
         self._sock: zmq.Socket | None = None
+        self._unix: unix_transport.UnixClient | None = None
 
     # -- transport ----------------------------------------------------------
     def _socket(self) -> zmq.Socket:
@@ -81,8 +87,13 @@ class IOWarpTier:
         if self._sock is not None:
             self._sock.close(linger=0)
             self._sock = None
+        if self._unix is not None:
+            self._unix.close()
+            self._unix = None
 
-    def request(self, op: str, args: dict[str, Any] | None = None, data: Iterable[Any] = ()) -> tuple[dict[str, Any], list[zmq.Frame]]:
+    def request(self, op: str, args: dict[str, Any] | None = None, data: Iterable[Any] = ()) -> tuple[dict[str, Any], list[Any]]:
+        if self.endpoint.startswith(unix_transport.SCHEME):
+            return self._reply(op, *self._unix_request(op, args, data))
         with self._lock:
             sock = self._socket()
             try:
@@ -99,6 +110,26 @@ class IOWarpTier:
             except zmq.ZMQError as exc:
                 self._reset()
                 raise StorageUnavailable(f"IOWarp bridge at {self.endpoint}: {exc}") from None
+        return self._reply(op, status, meta, frames)
+
+    def _unix_request(self, op: str, args: dict[str, Any] | None, data: Iterable[Any]) -> tuple[Any, Any, list[Any]]:
+        with self._lock:
+            if self._unix is None:
+                self._unix = unix_transport.UnixClient(self.endpoint, self.timeout_ms / 1000)
+            try:
+                status, meta, *frames = self._unix.request([op.encode(), dumps(args or {}), *data])
+            except TimeoutError:
+                raise StorageUnavailable(
+                    f"IOWarp bridge at {self.endpoint} did not answer '{op}' within {self.timeout_ms / 1000:g} s",
+                    hint="check `agentfactory services status`; `agentfactory services up` restarts it",
+                ) from None
+            except OSError as exc:  # refused, reset, gone: the bridge is not there (next call reconnects)
+                raise StorageUnavailable(f"IOWarp bridge at {self.endpoint}: {exc}",
+                                         hint="`agentfactory services up` restarts it") from None
+        return status, meta, frames
+
+    @staticmethod
+    def _reply(op: str, status: Any, meta: Any, frames: list[Any]) -> tuple[dict[str, Any], list[Any]]:
         reply = loads(meta.buffer)
         if status.bytes == ERR:
             raise StorageError(f"IOWarp {op} failed: {reply.get('error')}: {reply.get('message')}")
