@@ -214,12 +214,15 @@ class Services:
             if unix:
                 env[UNIX_ENV] = str(unix)
             proc = _spawn([sys.executable, "-m", "agentfactory.cli", "bridge", "--endpoint", endpoint], log_path, env=env)
+            local = f"{SCHEME}{unix}" if unix else endpoint
             while proc.poll() is None and time.monotonic() < deadline:
-                if self._ping(endpoint, timeout_s=0.5, curve=keys):
-                    local = f"{SCHEME}{unix}" if unix else endpoint
+                # ready when the endpoint clients of this host will use answers (and the TCP one with CURVE)
+                if self._ping(local, timeout_s=0.5, curve=keys) and (
+                        not self.curve or self._ping(endpoint, timeout_s=0.5, curve=keys)):
                     state.bridge = ProcInfo(pid=proc.pid, port=port, endpoint=local, tcp=endpoint, curve=self.curve)
                     say(f"bridge: ready (pid {proc.pid}, {local})")
                     return
+                time.sleep(0.05)  # a missing socket fails at once: do not spin while the bridge connects
             if time.monotonic() >= deadline:
                 proc.kill()
                 raise ServiceError(

@@ -66,3 +66,73 @@ def test_a_killed_bridge_leaves_nothing_in_the_home_after_up_and_down(tmp_path):
         assert list(run.iterdir()) == []
     finally:
         svc.down()
+
+
+KERNEL = """
+import os, sys, time
+from agentfactory.config import Settings
+from agentfactory.services import Services
+store = Services(Settings(home=sys.argv[1], cache_mode="embedded")).open_store()
+data = os.urandom(4 << 20)
+store.iowarp.put_blob("plane", "big", [data])
+assert store.iowarp.get_blob("plane", "big").data == data
+print("ready", flush=True)
+time.sleep(300)
+"""
+
+
+def _regions(pid: int | str) -> list[str]:
+    """Our shared-memory regions mapped by a process (memfds: they have no path anywhere)."""
+    with open(f"/proc/{pid}/maps") as fh:
+        return sorted({"memfd:" + line.split("memfd:", 1)[1].split()[0] for line in fh if "memfd:agentfactory-" in line})
+
+
+def _wait_for(cond, timeout_s: float = 10.0) -> bool:
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if cond():
+            return True
+        time.sleep(0.05)
+    return cond()
+
+
+def test_large_payloads_cross_in_shared_memory_that_no_exit_path_leaves_behind(tmp_path):
+    import gc
+    import subprocess
+    import sys
+
+    from agentfactory.core.errors import StorageUnavailable
+
+    shm_before = set(os.listdir("/dev/shm"))
+    svc = Services(Settings(home=tmp_path / "shm", cache_mode="embedded"))
+    try:
+        bridge = svc.up().bridge
+        # a kernel moves 4 MiB each way, then is SIGKILLed: the bridge lets go of both regions
+        kernel = subprocess.Popen([sys.executable, "-c", KERNEL, str(svc.home)], stdout=subprocess.PIPE, text=True)
+        try:
+            assert kernel.stdout.readline().strip() == "ready"
+            assert _regions(bridge.pid) == ["memfd:agentfactory-bridge", "memfd:agentfactory-client"]
+        finally:
+            kernel.kill()
+            kernel.wait()
+        assert _wait_for(lambda: _regions(bridge.pid) == []), _regions(bridge.pid)
+
+        # this process as the kernel; then the bridge is SIGKILLed: the kernel lets go of its regions
+        store = svc.open_store()
+        data = os.urandom(3 << 20)
+        store.iowarp.put_blob("plane", "big2", [data])
+        assert store.iowarp.get_blob("plane", "big2").data == data
+        assert _regions("self") == ["memfd:agentfactory-bridge", "memfd:agentfactory-client"]
+        psutil.Process(bridge.pid).kill()
+        psutil.Process(bridge.pid).wait(10)
+        with pytest.raises(StorageUnavailable):
+            store.iowarp.get_blob("plane", "big2")
+        gc.collect()
+        assert _regions("self") == []
+        store.close()
+    finally:
+        svc.down()
+    assert list((svc.home / "run").iterdir()) == []
+    assert {n for n in set(os.listdir("/dev/shm")) - shm_before if "agentfactory" in n or "clio" in n} == set()

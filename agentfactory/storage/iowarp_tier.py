@@ -236,7 +236,8 @@ class IOWarpTier:
                 part = self._get_frame(tag, part_name(name, i))
                 if part is None:
                     raise IntegrityError(f"blob {name!r} in tag {tag!r} is missing part {i} of {header.n_parts}")
-                pieces.append(part.buffer)
+                # a part in the bridge's shared region is overwritten by the next reply: keep a copy
+                pieces.append(part.bytes if getattr(part, "shared", False) else part.buffer)
             data = b"".join(pieces)
         else:
             data = bytes(raw[header.body_offset :])
