@@ -402,6 +402,8 @@ class Services:
         else:
             backend = EmbeddedBackend(capacity_bytes=s.memcached_memory_mb << 20, item_limit=s.memcached_item_limit_mb << 20)
         cache = CacheTier(backend, ttl_s=s.cache_ttl_s, secret=self.cache_secret())
+        # opt-in for now: values above one item cached as chunks (issue 10); 0 = bypass them
+        cache.max_chunked = int(os.environ.get("AGENTFACTORY_CACHE_CHUNKED_MB", "0") or 0) << 20
         iowarp = IOWarpTier(state.bridge.endpoint, timeout_s=s.iowarp_timeout_s, curve=self.client_keys(state.bridge))
         return TwoTierStore(cache, iowarp)
 

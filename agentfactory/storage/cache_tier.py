@@ -35,7 +35,9 @@ from .framing import (
     CACHE_HEADER_BYTES,
     CacheEntry,
     CorruptEntry,
+    chunk_name,
     open_token,
+    pack_cache_manifest,
     pack_cache_value,
     seal_token,
     unpack_cache_value,
@@ -116,6 +118,10 @@ def _gen_key(namespace: str, tag: str) -> str:
 _PROCESS_SECRET = secrets.token_bytes(32)
 
 
+def chunk_key(key: str, index: int) -> str:
+    return f"{key}.{index}"
+
+
 @dataclass
 class CacheTier:
     backend: CacheBackend
@@ -124,6 +130,9 @@ class CacheTier:
     retry_after_s: float = 1.0
     # the key of the entries' MAC: the home's secret file (services), else one per process
     secret: bytes = field(default=_PROCESS_SECRET, repr=False)
+    # values above one item are cached as chunks up to this size; larger ones bypass the cache
+    # (0: no chunking, every value above one item bypasses; services turn it on, see open_store)
+    max_chunked: int = 0
     counters: CacheCounters = field(default_factory=CacheCounters)
     _gens: dict[str, int] = field(default_factory=dict, repr=False)
     _down_until: float = field(default=0.0, repr=False)
@@ -265,22 +274,75 @@ class CacheTier:
             self.counters.stale += 1
             self.counters.misses += 1
             return Lookup.STALE, None
+        if entry.chunks:
+            try:
+                entry = self._assemble(tag, blob, key, entry)
+            except _BACKEND_ERRORS as exc:
+                self._failed(exc)
+                self.counters.misses += 1
+                return Lookup.ERROR, None
+            if entry is None:  # a chunk evicted, or not of this manifest: the whole value is a miss
+                self.counters.misses += 1
+                return Lookup.MISS, None
         self.counters.hits += 1
         self.counters.bytes_read += len(entry.payload)
         return Lookup.HIT, entry
 
+    def _assemble(self, tag: str, blob: str, key: str, manifest: CacheEntry) -> CacheEntry | None:
+        """The chunks a manifest names, verified one by one (None if any is missing or foreign)."""
+        keys = [chunk_key(key, i) for i in range(manifest.chunks)]
+        found = self.backend.get_many(keys)
+        parts = []
+        for i, k in enumerate(keys):
+            raw = found.get(k)
+            if raw is None:
+                return None
+            try:
+                part = unpack_cache_value(raw, tag, chunk_name(blob, i, manifest.nonce), self.secret)
+            except CorruptEntry:
+                return None
+            if part.gen != manifest.gen:
+                return None
+            parts.append(part.payload)
+        payload = b"".join(parts)
+        if len(payload) != manifest.size:
+            return None
+        return CacheEntry(manifest.gen, payload, manifest.metadata)
+
+    def _put_chunked(self, tag: str, blob: str, gen: int, payload: bytes, metadata: dict[str, Any] | None) -> None:
+        """Chunks first, manifest last: a reader finds the manifest only when its chunks were written."""
+        key, nonce = self.key(tag, blob), secrets.randbits(64)
+        step = self.max_payload  # a chunk is an entry without metadata (its name is in the MAC, not the item)
+        view = memoryview(payload)
+        count = -(-len(payload) // step)
+        for i in range(count):
+            chunk = pack_cache_value(gen, tag, chunk_name(blob, i, nonce), view[i * step : (i + 1) * step].tobytes(),
+                                     None, self.secret)
+            self.backend.set(chunk_key(key, i), chunk, self.ttl_s)
+        manifest = pack_cache_manifest(gen, tag, blob, count, len(payload), nonce, metadata, self.secret)
+        if len(manifest) > self.backend.item_limit - _ITEM_OVERHEAD:
+            raise MemcacheError("object too large for cache (metadata)")
+        self.backend.set(key, manifest, self.ttl_s, gen & _FLAG_MASK)
+
     def put(self, tag: str, blob: str, payload: bytes, metadata: dict[str, Any] | None = None) -> Stored:
-        if len(payload) > self.max_payload:
+        """Cache a value: one item, or chunks across items when it is larger than one (up to `max_chunked`)."""
+        if len(payload) > max(self.max_chunked, self.max_payload):
             self.counters.bypasses += 1
             return Stored.BYPASS
         if not self._available():
             return Stored.ERROR
         try:
             gen = self._current_gen(tag)
-            value = pack_cache_value(gen, tag, blob, payload, metadata, self.secret)
-            if len(value) > self.backend.item_limit - _ITEM_OVERHEAD:  # metadata tipped it over
-                self.counters.bypasses += 1
-                return Stored.BYPASS
+            value = pack_cache_value(gen, tag, blob, payload, metadata, self.secret) if len(
+                payload) <= self.max_payload else None
+            if value is None or len(value) > self.backend.item_limit - _ITEM_OVERHEAD:
+                if len(payload) > self.max_chunked:  # metadata tipped it over, and no chunking
+                    self.counters.bypasses += 1
+                    return Stored.BYPASS
+                self._put_chunked(tag, blob, gen, payload, metadata)
+                self.counters.sets += 1
+                self.counters.bytes_written += len(payload)
+                return Stored.CACHED
             # the token's low 32 bits ride in the item's flags, so `cached` can check an
             # entry's generation without fetching its value
             self.backend.set(self.key(tag, blob), value, self.ttl_s, gen & _FLAG_MASK)
@@ -304,8 +366,12 @@ class CacheTier:
         evicted = []
         try:
             for blob in blobs:
-                if self.backend.delete(self.key(tag, blob)):
+                key = self.key(tag, blob)
+                if self.backend.delete(key):
                     evicted.append(blob)
+                i = 0  # chunks are unreachable without their manifest; free their memory too
+                while self.backend.delete(chunk_key(key, i)):
+                    i += 1
         except _BACKEND_ERRORS as exc:
             self._failed(exc)
         self.counters.evictions_requested += len(blobs)

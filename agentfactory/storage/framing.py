@@ -103,6 +103,30 @@ class CacheEntry:
     gen: int
     payload: bytes
     metadata: dict[str, Any]
+    chunks: int = 0  # a manifest: the payload lives in this many chunk items, written under `nonce`
+    size: int = 0
+    nonce: int = 0
+
+
+# A value larger than one memcached item is cached as chunks plus a manifest
+# (version 3): its payload is (chunk count, total size, nonce). Each chunk is an
+# ordinary entry whose MAC covers the names, its index and the manifest's
+# random nonce, so chunks of two versions of a blob can never be combined.
+_MANIFEST = struct.Struct("<IQQ")
+
+
+def chunk_name(blob: str, index: int, nonce: int) -> str:
+    """The name a chunk's MAC is computed over (never a user-visible blob name: it holds NULs)."""
+    return f"{blob}\x00chunk{index}\x00{nonce:016x}"
+
+
+def pack_cache_manifest(gen: int, tag: str, blob: str, chunks: int, size: int, nonce: int,
+                        metadata: dict[str, Any] | None, secret: bytes) -> bytes:
+    meta = _meta_bytes(metadata)
+    body = _MANIFEST.pack(chunks, size, nonce)
+    head = _CACHE.pack(CACHE_MAGIC, 3, len(meta), gen, name_hash(tag, blob), len(body))
+    mac = _mac(secret, head, f"{tag}\x00{blob}".encode(), meta, body)
+    return b"".join((head, mac, meta, body))
 
 
 class CorruptEntry(Exception):
@@ -114,13 +138,17 @@ def unpack_cache_value(raw: bytes, tag: str, blob: str, secret: bytes) -> CacheE
         raise CorruptEntry("short value")
     magic, version, meta_len, gen, stored_hash, payload_len = _CACHE.unpack_from(raw)
     start = CACHE_HEADER_BYTES + meta_len
-    if magic != CACHE_MAGIC or version != 2 or stored_hash != name_hash(tag, blob) or len(raw) - start != payload_len:
+    if (magic != CACHE_MAGIC or version not in (2, 3) or stored_hash != name_hash(tag, blob)
+            or len(raw) - start != payload_len or (version == 3 and payload_len != _MANIFEST.size)):
         raise CorruptEntry("bad header")
     view = memoryview(raw)
     expected = _mac(secret, view[: _CACHE.size], f"{tag}\x00{blob}".encode(), view[CACHE_HEADER_BYTES:start], view[start:])
     if not hmac.compare_digest(expected, view[_CACHE.size : CACHE_HEADER_BYTES]):
         raise CorruptEntry("MAC mismatch (corrupt, or not written with this home's secret)")
     metadata = json.loads(raw[CACHE_HEADER_BYTES:start]) if meta_len else {}
+    if version == 3:
+        chunks, size, nonce = _MANIFEST.unpack_from(raw, start)
+        return CacheEntry(gen, b"", metadata, chunks=chunks, size=size, nonce=nonce)
     return CacheEntry(gen, raw[start:], metadata)
 
 
