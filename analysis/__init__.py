@@ -13,6 +13,7 @@ so importing this package for its numbers stays cheap::
 
 from .dashboard import Dashboard, dashboard
 from .metrics import compare_runs, hit_rate, retrieves, reward_by, run_summary, tier_contents
+from .policy_plots import plot_learning_curve, plot_miss_ratio_curve
 from .plots import (
     plot_compare_hit_rate,
     plot_compare_runs,
@@ -33,6 +34,8 @@ __all__ = [
     "plot_compare_runs",
     "plot_hit_rate",
     "plot_latency",
+    "plot_learning_curve",
+    "plot_miss_ratio_curve",
     "plot_reward_distribution",
     "plot_summary_numbers",
     "plot_tier_contents",

@@ -211,3 +211,26 @@ def paired_gaps(results: pd.DataFrame, policy: str = "learned", against: Sequenc
                      "gap": float(diff.mean()), "gap_ci95": ci95(diff),
                      "relative_gap": float(diff.mean() / means[best]) if means[best] else math.nan})
     return pd.DataFrame(rows)
+
+
+def learning_curves(stream: RequestStream, fraction: float | str, policies: Sequence[str] = ("learned", "wtinylfu"),
+                    *, window: int | None = None, points: int = 200) -> pd.DataFrame:
+    """Rolling miss ratio over the requests of `stream`, one column set per policy (long format).
+
+    Columns: `request` (index of the last request in the window), `policy`,
+    `miss_ratio` (over the last `window` requests; default len/50). Drift shows
+    as a spike; a policy that learns shows the spike shrinking faster.
+    """
+    capacity = stream.capacity(float(fraction))
+    window = window or max(100, len(stream) // 50)
+    step = max(1, len(stream) // points)
+    frames = []
+    for name in check_policies(policies):
+        if name in PEERS:
+            raise ConfigError(f"{name} runs inside libcachesim and has no per-request record",
+                              hint="learning curves take our policies")
+        hits = simulate(policy_class(name)(capacity), stream, record=True).hits
+        misses = pd.Series(~hits, dtype=float).rolling(window, min_periods=window).mean()
+        sampled = misses.iloc[window - 1::step]
+        frames.append(pd.DataFrame({"request": sampled.index + 1, "policy": name, "miss_ratio": sampled.to_numpy()}))
+    return pd.concat(frames, ignore_index=True)

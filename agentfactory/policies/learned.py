@@ -6,14 +6,19 @@ rank them better than a sketch (W-TinyLFU) or recency (LRU, ARC). What counts
 alone get wrong is what a count cannot see, and this policy learns it, online,
 from the stream it serves:
 
-* **Value of a class** (`ReuseModel`): for every class (tag, count so far), the
-  probability that an object of the class is asked for again within a horizon
+* **Value of a class** (`ReuseModel`): for every class (tag, count so far,
+  idle or not), the probability that an object of the class is asked for again within a horizon
   of a few cache turnovers, estimated from the labels the stream reveals (a
   histogram model in the spirit of Baleen's admission and LHD's classes).
   Objects rank by (value level, count): a tag whose objects never come back
   (one-hit wonders, scans) is worth 0 and is not even admitted; a tag whose
   objects all come back (a loop) is worth keeping from its first request, not
   after several cycles. With a single tag value rises with count: plain LFU.
+* **Idleness**: a resident not asked for within a horizon enters its class's
+  *idle* twin, and the model learns what idleness means on this stream: on a
+  stationary one idle objects come back as often as the others (nothing
+  changes), on a working set that moves on they do not (they sink to level 0
+  and go first: recency without a recency heuristic).
 * **Memory** (`DriftDetector`): counts run since the last detected change. The
   hit ratio on *known* keys (seen before) is tracked per block; when it
   collapses the popularity ranking has changed (a scan cannot trigger this: its
@@ -34,7 +39,9 @@ from .base import Policy
 
 LEVELS = 16           # value levels: coarse, so counts decide between close values
 MAX_CLASS = 15        # counts above this share one class
-_CLASS_BITS = 20      # packed (time << _CLASS_BITS | class) and class = tag code * 16 + count class
+IDLE = MAX_CLASS + 1  # class offset for residents idle for a whole horizon
+TAG_BLOCK = 2 * IDLE  # classes per tag: (count 0..15) x (active, idle)
+_CLASS_BITS = 20      # packed (time << _CLASS_BITS | class); class = tag block + idle offset + count class
 _COUNT_BITS = 24      # bucket key = level << _COUNT_BITS | count
 _CLASS_MASK = (1 << _CLASS_BITS) - 1
 _COUNT_MAX = (1 << _COUNT_BITS) - 1
@@ -68,7 +75,7 @@ class ReuseModel:
     def relevel(self, now: int) -> None:
         """Turn the counters into value levels (0 .. LEVELS); halve them every 8 horizons."""
         for cls, entered in enumerate(self.entered):
-            if cls % (MAX_CLASS + 1) == 0:
+            if cls % IDLE == 0:
                 self.levels[cls] = 0  # count 0: forgotten by a drift reset
             elif entered >= 20:
                 scaled = min(float(LEVELS), LEVELS * self.reused[cls] / entered)
@@ -135,7 +142,7 @@ class Learned(Policy):
     name = "learned"
 
     def __init__(self, capacity: int, *, window: float = 0.01, horizon: float = 4.0,
-                 aging: float = 32.0, **kwargs) -> None:
+                 aging: float = 32.0, idle_after: float = 1.0, **kwargs) -> None:
         super().__init__(capacity, **kwargs)
         self._now = 0
         self._count: dict[Hashable, int] = {}
@@ -148,20 +155,21 @@ class Learned(Policy):
         self._main_used = self._window_used = 0
         self._window_cap = max(1, int(capacity * window))
         self._main_cap = capacity - self._window_cap
+        self._idle_after = idle_after
         self.model = ReuseModel(max(1000, int(horizon * capacity)))
         self._relevel_every = max(1000, capacity // 2)
         self._until_relevel = self._relevel_every
         self._aging_every = max(10_000, int(aging * capacity))
         self._until_aging = self._aging_every
-        self.drift = DriftDetector(warmup=max(20_000, 8 * capacity))
+        self.drift = DriftDetector(warmup=max(5 * 500, 8 * capacity))
         self._known = self._known_hits = 0
         self._block_start = 0
         self._recent: deque[Hashable] = deque(maxlen=20 * self.drift.min_block)
 
     def _new_tag(self, tag: Hashable) -> int:
         """Give a tag its block of classes; returns the block's first class."""
-        base = self._tag_codes[tag] = len(self._tag_codes) * (MAX_CLASS + 1)
-        self.model.grow(base + MAX_CLASS + 1)
+        base = self._tag_codes[tag] = len(self._tag_codes) * TAG_BLOCK
+        self.model.grow(base + TAG_BLOCK)
         return base
 
     # -- the request path ----------------------------------------------------
@@ -183,8 +191,7 @@ class Learned(Policy):
         self._last[key] = stamp
         pending = model.pending
         pending.append(stamp)
-        # one entry joins per request, so one leaving per request keeps up
-        if pending[0] >> _CLASS_BITS < horizon_start:
+        while pending[0] >> _CLASS_BITS < horizon_start:
             model.entered[pending.popleft() & _CLASS_MASK] += 1.0
 
         where = self._where
@@ -242,8 +249,9 @@ class Learned(Policy):
     def _rank(self, key: Hashable) -> int:
         """(value level, count) packed in one int: the order of the main cache."""
         count = self._count.get(key, 0)
-        tag_base = (self._last[key] & _CLASS_MASK) // (MAX_CLASS + 1) * (MAX_CLASS + 1)
-        level = self.model.levels[tag_base + (count if count < MAX_CLASS else MAX_CLASS)]
+        cls = self._last[key] & _CLASS_MASK
+        base = cls - cls % IDLE  # the tag's block, idle or not
+        level = self.model.levels[base + (count if count < MAX_CLASS else MAX_CLASS)]
         return level << _COUNT_BITS | (count if count < _COUNT_MAX else _COUNT_MAX)
 
     def _offer_to_main(self, key: Hashable, size: int) -> None:
@@ -292,6 +300,7 @@ class Learned(Policy):
             changed = True
         if changed:
             self._rebuild()
+        self._mark_idle()
 
     def _rebuild(self) -> None:
         sizes = {k: b[k] for b in self._buckets.values() for k in b}
@@ -305,6 +314,27 @@ class Learned(Policy):
             bucket[key] = sizes[key]
             self._where[key] = rank
         self._min = min(self._buckets) if self._buckets else 0
+
+    def _mark_idle(self) -> None:
+        """Residents not asked for within a horizon move to their tag's idle classes.
+
+        Being idle is a trial like any request: the model learns whether idle
+        objects of a class still come back (stationary streams: as often as
+        before) or not (a working set that moves on: then they sink to level 0).
+        """
+        now = self._now
+        oldest = (now - int(self.model.horizon * self._idle_after)) << _CLASS_BITS
+        last, count_of, levels = self._last, self._count, self.model.levels
+        pending = self.model.pending
+        stale = [k for k in self._where if last[k] < oldest and (last[k] & _CLASS_MASK) % TAG_BLOCK < IDLE]
+        for key in sorted(stale, key=last.__getitem__):
+            cls = last[key] & _CLASS_MASK
+            count = count_of.get(key, 0)
+            idle = cls - cls % IDLE + IDLE + (count if count < MAX_CLASS else MAX_CLASS)
+            stamp = now << _CLASS_BITS | idle
+            last[key] = stamp
+            pending.append(stamp)
+            self._move(key, self._where[key], levels[idle] << _COUNT_BITS | min(count, _COUNT_MAX))
 
     def _forget(self, since: int) -> None:
         """The popularity ranking changed: counts from before say nothing now.
