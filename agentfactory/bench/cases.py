@@ -6,6 +6,7 @@ Every case is a function `(ctx) -> list[CaseResult]`; `CASES` names them for
 | case       | ours                                              | baseline                                        |
 |------------|---------------------------------------------------|-------------------------------------------------|
 | hit        | `retrieve` hit: IOWarpEnv.step + reward + trajectory | pymemcache `get` of the same cache value     |
+|            | the same for a 3 MiB value cached as chunks       | pymemcache `get_many` of its items              |
 | miss       | `retrieve` miss: IOWarpEnv.step (cache, bridge, re-cache) | native IOWarp get + pymemcache `set`     |
 | bridge     | IOWarpTier put_blob (new blob) / get_blob         | the bridge's own NativeIOWarp, in-process       |
 | ingest     | `assimilate folder::` via IOWarpEnv.step          | read each file + raw native put into a new tag  |
@@ -114,7 +115,7 @@ def hit_path(ctx: Context) -> list[CaseResult]:
     from ..env import IOWarpEnv
     from ..trajectory import Trajectory
 
-    targets = {KiB: Target("<=", 1.5), 512 * KiB: Target("<=", 1.1)}
+    targets = {KiB: Target("<=", 1.5), 512 * KiB: Target("<=", 1.2)}  # issue 10's targets
     names = {s: f"hit {size_label(s)} (time ratio)" for s in targets}
     skipped = _need_memcached(ctx, list(names.values()), Target("<=", 1.5))
     if skipped:
@@ -139,9 +140,37 @@ def hit_path(ctx: Context) -> list[CaseResult]:
             results.append(CaseResult(names[size], "time", a, b, target=target, nbytes=0,
                                       ours_label="IOWarpEnv.step(retrieve) hit: parse, cache get, reward, trajectory",
                                       baseline_label="pymemcache Client.get of the same cache value"))
+        results.append(_chunked_hit(ctx, env, raw, tag))
     finally:
         raw.close()
     return results
+
+
+def _chunked_hit(ctx: Context, env: Any, raw: Any, tag: str) -> CaseResult:
+    """A value above memcached's item limit, cached as chunks (issue 10): the hit against fetching its items raw."""
+    from ..storage.cache_tier import chunk_key
+
+    store, size = ctx.store, 3 * MiB
+    name = f"hit {size_label(size)} chunked (time ratio)"
+    before, store.cache.max_chunked = store.cache.max_chunked, 32 * MiB
+    try:
+        blob = "value_chunked"
+        store.assimilate([MemBlob(blob, os.urandom(size))], tag)  # streamed to IOWarp, not cached...
+        store.retrieve(tag, blob)  # ...the first read caches it (cache-aside)
+        key = store.cache.key(tag, blob)
+        keys = [key, *(chunk_key(key, i) for i in range(-(-size // store.cache.max_payload)))]
+        if len(raw.get_many(keys)) != len(keys):
+            raise RuntimeError("the chunked value is not in memcached after assimilate")
+        action = {"action": "retrieve", "params": {"tag": tag, "blob_name": blob}}
+        number = ctx.plan.n(30)
+        ours = _expect(lambda: store.counters.hits, number, "cache hits",
+                       lambda: time_batch(lambda: env.step(action), number))
+        a, b = ctx.compare(name, ours, lambda: time_batch(lambda: raw.get_many(keys), number))
+    finally:
+        store.cache.max_chunked = before
+    return CaseResult(name, "time", a, b, target=None, nbytes=0,
+                      ours_label="IOWarpEnv.step(retrieve) hit of a 3 MiB value cached as chunks (each MAC-checked)",
+                      baseline_label="pymemcache get_many of the same manifest and chunk items")
 
 
 # -- 2. miss path --------------------------------------------------------------------------
@@ -149,10 +178,10 @@ def miss_path(ctx: Context) -> list[CaseResult]:
     from ..env import IOWarpEnv
     from ..trajectory import Trajectory
 
-    target = Target("<=", 1.3)
-    sizes = (KiB, 512 * KiB)
+    targets = {KiB: Target("<=", 4.0), 512 * KiB: Target("<=", 2.0)}  # issue 10's targets
+    sizes = tuple(targets)
     names = {s: f"miss {size_label(s)} (time ratio)" for s in sizes}
-    skipped = _need_memcached(ctx, list(names.values()), target)
+    skipped = _need_memcached(ctx, list(names.values()), targets[KiB])
     if skipped:
         return skipped
     store = ctx.store
@@ -171,7 +200,7 @@ def miss_path(ctx: Context) -> list[CaseResult]:
         base = lambda: ctx.native.call("miss", tag=tag, blob=blob, server=ctx.memcached_server,  # noqa: E731
                                        key=raw_key, number=number)
         a, b = ctx.compare(names[size], ours, base)
-        results.append(CaseResult(names[size], "time", a, b, target=target,
+        results.append(CaseResult(names[size], "time", a, b, target=targets[size],
                                   ours_label="IOWarpEnv.step(retrieve) miss: cache get, bridge get, re-cache, "
                                              "reward, trajectory",
                                   baseline_label="native IOWarp get (size + read) + pymemcache set, in-process"))
@@ -188,7 +217,9 @@ def bridge(ctx: Context) -> list[CaseResult]:
         number = ctx.plan.n(number) if size < 16 * MiB else max(2, ctx.plan.n(number))
         data = os.urandom(size)
         blob = f"p{size}"
-        target = Target(">=", 0.8) if size >= 16 * MiB else None
+        # issue 10's targets: 16 MiB >= 0.6 both ways, 1 MiB put >= 0.6 and get >= 0.5
+        target = Target(">=", 0.6) if size >= MiB else None
+        get_target = Target(">=", 0.5) if size == MiB else target
         name = f"bridge put {size_label(size)} (MB/s ratio)"
 
         def ours_put() -> float:
@@ -203,7 +234,7 @@ def bridge(ctx: Context) -> list[CaseResult]:
         a, b = ctx.compare(name, ours_put,
                            lambda: ctx.native.call("put", tag=native_tag, blob=blob, size=size, number=number))
         results.append(CaseResult(name, "throughput", a, b, target=target, nbytes=size,
-                                  ours_label="IOWarpTier.put_blob of a new blob over the ZeroMQ bridge",
+                                  ours_label="IOWarpTier.put_blob of a new blob through the bridge",
                                   baseline_label="native client put of a new blob, in-process"))
         tier.put_blob(ours_tag, blob, [data])  # what both sides read next
         name = f"bridge get {size_label(size)} (MB/s ratio)"
@@ -212,8 +243,8 @@ def bridge(ctx: Context) -> list[CaseResult]:
             lambda: time_batch(lambda: tier.get_blob(ours_tag, blob), number),
             lambda: ctx.native.call("get", tag=ours_tag, blob=blob, number=number),
         )
-        results.append(CaseResult(name, "throughput", a, b, target=target, nbytes=size,
-                                  ours_label="IOWarpTier.get_blob over the ZeroMQ bridge (verified)",
+        results.append(CaseResult(name, "throughput", a, b, target=get_target, nbytes=size,
+                                  ours_label="IOWarpTier.get_blob through the bridge (verified)",
                                   baseline_label="native client get of the same blob, in-process"))
     return results
 
@@ -418,7 +449,7 @@ class CaseGroup:
 CASES: dict[str, CaseGroup] = {
     g.name: g
     for g in (
-        CaseGroup("hit", hit_path, True, False, 2),
+        CaseGroup("hit", hit_path, True, False, 3),
         CaseGroup("miss", miss_path, True, True, 2),
         CaseGroup("bridge", bridge, True, True, 6),
         CaseGroup("ingest", ingest, True, True, 1),
