@@ -35,12 +35,16 @@ from __future__ import annotations
 from collections import OrderedDict, deque
 from collections.abc import Hashable
 
+import numpy as np
+
 from .base import Policy
 
 LEVELS = 16           # value levels: coarse, so counts decide between close values
 MAX_CLASS = 15        # counts above this share one class
 IDLE = MAX_CLASS + 1  # class offset for residents idle for a whole horizon
 TAG_BLOCK = 2 * IDLE  # classes per tag: (count 0..15) x (active, idle)
+MAX_TAGS = 256        # tags with classes of their own
+PRIOR_WEIGHT = 50.0   # pseudo-entries pulling a tag's estimate towards all tags'
 _CLASS_BITS = 20      # packed (time << _CLASS_BITS | class); class = tag block + idle offset + count class
 _COUNT_BITS = 24      # bucket key = level << _COUNT_BITS | count
 _CLASS_MASK = (1 << _CLASS_BITS) - 1
@@ -73,20 +77,30 @@ class ReuseModel:
             self.levels += [LEVELS] * extra
 
     def relevel(self, now: int) -> None:
-        """Turn the counters into value levels (0 .. LEVELS); halve them every 8 horizons."""
-        for cls, entered in enumerate(self.entered):
-            if cls % IDLE == 0:
-                self.levels[cls] = 0  # count 0: forgotten by a drift reset
-            elif entered >= 20:
-                scaled = min(float(LEVELS), LEVELS * self.reused[cls] / entered)
-                # hysteresis: a level moves only when the estimate leaves it clearly,
-                # so noise does not re-rank the whole cache at every relevel
-                if abs(scaled - (self.levels[cls] + 0.5)) > 1.0:
-                    self.levels[cls] = min(LEVELS, int(scaled))
+        """Turn the counters into value levels (0 .. LEVELS); halve them every 8 horizons.
+
+        A class's estimate is shrunk towards the same count class pooled over all
+        tags (empirical Bayes, `PRIOR_WEIGHT` pseudo-entries): a tag with little
+        data behaves like the stream as a whole, a tag with much data like
+        itself. Vectorised: a trace tagged by file or client has many classes.
+        """
+        entered, reused = np.asarray(self.entered), np.asarray(self.reused)
+        by_tag_e, by_tag_r = entered.reshape(-1, TAG_BLOCK), reused.reshape(-1, TAG_BLOCK)
+        pooled_e, pooled_r = by_tag_e.sum(axis=0), by_tag_r.sum(axis=0)
+        pooled = np.where(pooled_e >= 20, np.minimum(1.0, pooled_r / np.maximum(pooled_e, 1e-9)), 1.0)
+        p = np.minimum(1.0, (by_tag_r + PRIOR_WEIGHT * pooled) / (by_tag_e + PRIOR_WEIGHT)).ravel()
+        scaled = LEVELS * p
+        levels = np.asarray(self.levels)
+        # hysteresis: a level moves only when the estimate leaves it clearly,
+        # so noise does not re-rank the whole cache at every relevel
+        move = np.abs(scaled - (levels + 0.5)) > 1.0
+        levels = np.where(move, np.minimum(LEVELS, scaled.astype(np.int64)), levels)
+        levels[::IDLE] = 0  # count 0: forgotten by a drift reset
+        self.levels = levels.tolist()
         if now >= self._halve_at:
             self._halve_at = now + 8 * self.horizon
-            self.entered = [v / 2 for v in self.entered]
-            self.reused = [v / 2 for v in self.reused]
+            self.entered = (entered / 2).tolist()
+            self.reused = (reused / 2).tolist()
 
     def probability(self, cls: int) -> float | None:
         entered = self.entered[cls] if cls < len(self.entered) else 0.0
@@ -167,7 +181,14 @@ class Learned(Policy):
         self._recent: deque[Hashable] = deque(maxlen=20 * self.drift.min_block)
 
     def _new_tag(self, tag: Hashable) -> int:
-        """Give a tag its block of classes; returns the block's first class."""
+        """Give a tag its block of classes; returns the block's first class.
+
+        Past `MAX_TAGS` tags (a trace tagged by file or client), newcomers share
+        the last block: the model stays small and the relevel cheap.
+        """
+        if len(self._tag_codes) >= MAX_TAGS:
+            base = self._tag_codes[tag] = (MAX_TAGS - 1) * TAG_BLOCK
+            return base
         base = self._tag_codes[tag] = len(self._tag_codes) * TAG_BLOCK
         self.model.grow(base + TAG_BLOCK)
         return base
@@ -286,21 +307,33 @@ class Learned(Policy):
 
     # -- learning --------------------------------------------------------------
     def _relevel(self) -> None:
-        """New value levels from the model, then every resident re-ranked (LRU order kept)."""
+        """New value levels from the model; residents of classes whose level moved are re-ranked."""
         self._until_relevel = self._relevel_every
-        before = list(self.model.levels)
+        before = np.asarray(self.model.levels)
         self.model.relevel(self._now)
-        changed = before != self.model.levels
+        moved = set(np.flatnonzero(before != np.asarray(self.model.levels)).tolist())
         self._until_aging -= self._relevel_every
         if self._until_aging <= 0:
             self._until_aging = self._aging_every
             self._count = {k: c >> 1 for k, c in self._count.items() if c > 1}
             horizon_start = (self._now - self.model.horizon) << _CLASS_BITS
             self._last = {k: s for k, s in self._last.items() if s >= horizon_start or k in self._where}
-            changed = True
-        if changed:
             self._rebuild()
+        elif moved:
+            self._rerank(moved)
         self._mark_idle()
+
+    def _rerank(self, classes: set[int]) -> None:
+        """Re-rank the residents whose class is in `classes` (LRU order kept among them)."""
+        last, count_of = self._last, self._count
+        stale = []
+        for key, rank in self._where.items():
+            cls = last[key] & _CLASS_MASK
+            count = count_of.get(key, 0)
+            if cls - cls % IDLE + (count if count < MAX_CLASS else MAX_CLASS) in classes:
+                stale.append(key)
+        for key in sorted(stale, key=last.__getitem__):
+            self._move(key, self._where[key], self._rank(key))
 
     def _rebuild(self) -> None:
         sizes = {k: b[k] for b in self._buckets.values() for k in b}
