@@ -437,6 +437,9 @@ def router(ctx: Context) -> list[CaseResult]:
                        baseline_label="rule_parser.parse_command alone")]
 
 
+from .policy_cases import policies  # noqa: E402  (its rows need Context, defined above)
+
+
 @dataclass(frozen=True)
 class CaseGroup:
     name: str
@@ -455,5 +458,6 @@ CASES: dict[str, CaseGroup] = {
         CaseGroup("ingest", ingest, True, True, 1),
         CaseGroup("trajectory", trajectory, False, False, 1),
         CaseGroup("router", router, False, False, 1),
+        CaseGroup("policies", policies, False, False, 2),
     )
 }
