@@ -122,3 +122,17 @@ def test_ratio_direction_and_targets():
     assert absolute.met is True and absolute.to_json()["ratio"] == 4.0
     table = render_table([time_case, rate, absolute])
     assert "MB/s" in table and "NO" in table and "yes" in table
+
+
+def test_policy_rows_compare_against_our_lru_and_start_nothing(tmp_path):
+    home = tmp_path / "h"
+    out = _bench("--only", "policies", "--home", str(home))
+    assert out.returncode == 0, out.stderr
+    cases = json.loads(out.stdout)
+    assert len(cases) == 2
+    for name, case in cases.items():
+        _check_case(name, case)
+        assert case["lru_requests_per_s"] > 0
+    learned = next(case for name, case in cases.items() if "learned" in name)
+    assert learned["ratio"] > 1  # the learned policy does more work per request than LRU, and says how much
+    assert not (home / "services.json").exists()
