@@ -367,7 +367,9 @@ class Learned(Policy):
             stamp = now << _CLASS_BITS | idle
             last[key] = stamp
             pending.append(stamp)
-            self._move(key, self._where[key], levels[idle] << _COUNT_BITS | min(count, _COUNT_MAX))
+            rank = levels[idle] << _COUNT_BITS | min(count, _COUNT_MAX)
+            if rank != self._where[key]:  # same rank: keep its place, idleness is not a use
+                self._move(key, self._where[key], rank)
 
     def _forget(self, since: int) -> None:
         """The popularity ranking changed: counts from before say nothing now.
