@@ -151,7 +151,15 @@ class DriftDetector:
 
 
 class Learned(Policy):
-    """Frequency-ranked cache whose ranking, admission and memory are learned online."""
+    """Frequency-ranked cache whose ranking, admission and memory are learned online.
+
+    Args:
+        capacity: objects (or bytes, when sizes are bytes).
+        window: share of the capacity for the LRU window in front.
+        horizon: the model's label horizon, in cache capacities of requests.
+        aging: counts halve every `aging` capacities of requests (bounds the history).
+        idle_after: a resident is idle after `idle_after` horizons without a request.
+    """
 
     name = "learned"
 
