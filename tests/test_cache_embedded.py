@@ -60,3 +60,14 @@ def test_a_clone_for_another_thread_shares_the_items_and_closing_it_keeps_them()
     assert other.get("t", "x")[0] is Lookup.HIT
     other.backend.close()
     assert c.get("t", "x")[0] is Lookup.HIT
+
+
+def test_error_text_names_the_blob_for_every_key_even_one_ending_in_a_dash():
+    """A base64url key may end in '-'; the raw-key pattern must not stop one character short."""
+    from agentfactory.storage.cache_tier import _data_key, readable
+
+    keys = [(f"tag{i}", _data_key("af", f"tag{i}", "b2")) for i in range(2000)]
+    dashed = [(tag, key) for tag, key in keys if key.endswith("-")]
+    assert dashed, "2,000 keys and none ends in '-': the test no longer covers the case"
+    for tag, key in dashed:
+        assert readable(f"KeyError: b'{key}'") == f"KeyError: blob 'b2' of tag '{tag}'"

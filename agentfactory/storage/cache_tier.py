@@ -86,7 +86,8 @@ def _b64(data: bytes) -> str:
 # What each recent key stands for, so an error never shows a user `b'af:d:JvjlJu...'`.
 _KEY_NAMES: dict[str, str] = {}
 _KEY_NAMES_MAX = 65536
-_RAW_KEY = re.compile(r"b?'?\b([A-Za-z0-9_]+:[dg]:[A-Za-z0-9_-]{16,})\b'?")
+# the key's end is "no more key characters", not \b: a base64url key may end in "-"
+_RAW_KEY = re.compile(r"b?'?\b([A-Za-z0-9_]+:[dg]:[A-Za-z0-9_-]{16,})(?![A-Za-z0-9_-])'?")
 
 
 def _remember(key: str, names: str) -> str:
