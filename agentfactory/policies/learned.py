@@ -163,7 +163,7 @@ class Learned(Policy):
 
     name = "learned"
 
-    def __init__(self, capacity: int, *, window: float = 0.01, horizon: float = 4.0,
+    def __init__(self, capacity: int, *, window: float = 0.01, horizon: float = 2.5,
                  aging: float = 32.0, idle_after: float = 1.0, **kwargs) -> None:
         super().__init__(capacity, **kwargs)
         self._now = 0
