@@ -25,6 +25,7 @@ import psutil
 
 from .config import Settings
 from .core.errors import ServiceError, StorageUnavailable
+from .core.files import write_private_once
 from .procs import alive as _alive
 from .procs import free_port, free_runtime_port
 from .procs import gone as _gone
@@ -375,16 +376,7 @@ class Services:
         path = self.home / "cache.key"
         if not path.exists():
             self.home.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f".cache.key.{os.getpid()}")
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "wb") as out:
-                out.write(os.urandom(32))
-            try:  # link, not rename: a kernel that got there first keeps its key
-                os.link(tmp, path)
-            except FileExistsError:
-                pass
-            finally:
-                tmp.unlink(missing_ok=True)
+            write_private_once(path, os.urandom(32))  # a kernel that got there first keeps its key
         secret = path.read_bytes()
         if len(secret) < 32:
             raise ServiceError(f"{path} is damaged (shorter than 32 bytes)", hint="delete it; a new one is made")

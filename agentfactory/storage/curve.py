@@ -16,7 +16,6 @@ them. A kernel on another host needs a copy of `client.key_secret` and
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ import zmq
 import zmq.auth
 
 from ..core.errors import ServiceError
+from ..core.files import write_private_once
 
 SERVER, CLIENT = "server", "client"
 
@@ -58,20 +58,6 @@ def key_dir(home: Path) -> Path:
     return Path(home) / "curve"
 
 
-def _write_private(path: Path, text: str) -> None:
-    """Create `path` with mode 0600 from the first byte on (no window where others may read it)."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as out:
-        out.write(text)
-    try:  # link, not rename: a process that got there first keeps its key
-        os.link(tmp, path)
-    except FileExistsError:
-        pass
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def _cert(public: bytes, secret: bytes | None) -> str:
     lines = ["#   ZeroMQ CURVE certificate (agentfactory bridge)", "metadata", "curve",
              f'    public-key = "{public.decode()}"']
@@ -88,10 +74,10 @@ def ensure_keys(home: Path) -> Path:
         if not (folder / f"{name}.key_secret").exists():
             require_curve()
             public, secret = zmq.curve_keypair()
-            _write_private(folder / f"{name}.key_secret", _cert(public, secret))
+            write_private_once(folder / f"{name}.key_secret", _cert(public, secret))
         if not (folder / f"{name}.key").exists():  # the public half of whichever pair won the link
             public, _ = _load(folder / f"{name}.key_secret")
-            _write_private(folder / f"{name}.key", _cert(public, None))
+            write_private_once(folder / f"{name}.key", _cert(public, None))
     return folder
 
 
