@@ -30,6 +30,7 @@ Eviction takes the least recently used object of the lowest (value, count)
 bucket; a window leaver is admitted only if it ranks above that victim.
 """
 
+
 from __future__ import annotations
 
 from collections import OrderedDict, deque
@@ -38,116 +39,20 @@ from collections.abc import Hashable
 import numpy as np
 
 from .base import Policy
+from .learning import (
+    CLASS_BITS,
+    CLASS_MASK,
+    COUNT_BITS,
+    COUNT_MAX,
+    IDLE,
+    MAX_CLASS,
+    MAX_TAGS,
+    TAG_BLOCK,
+    DriftDetector,
+    ReuseModel,
+)
 
-LEVELS = 16           # value levels: coarse, so counts decide between close values
-MAX_CLASS = 15        # counts above this share one class
-IDLE = MAX_CLASS + 1  # class offset for residents idle for a whole horizon
-TAG_BLOCK = 2 * IDLE  # classes per tag: (count 0..15) x (active, idle)
-MAX_TAGS = 256        # tags with classes of their own
-PRIOR_WEIGHT = 50.0   # pseudo-entries pulling a tag's estimate towards all tags'
-_CLASS_BITS = 20      # packed (time << _CLASS_BITS | class); class = tag block + idle offset + count class
-_COUNT_BITS = 24      # bucket key = level << _COUNT_BITS | count
-_CLASS_MASK = (1 << _CLASS_BITS) - 1
-_COUNT_MAX = (1 << _COUNT_BITS) - 1
-
-
-class ReuseModel:
-    """P(asked again within `horizon` requests | class), learned from the stream itself.
-
-    A request puts its key in a class; the label (re-used in time or not)
-    matures `horizon` requests later, so an entry counts as "not re-used" only
-    once it had its chance. Counters halve every 8 horizons to follow change.
-    Classes are small ints (see `Learned._class`), so the tables are lists.
-    """
-
-    def __init__(self, horizon: int) -> None:
-        self.horizon = horizon
-        self.entered: list[float] = []
-        self.reused: list[float] = []
-        self.levels: list[int] = []
-        self.pending: deque[int] = deque()
-        self._halve_at = 8 * horizon
-
-    def grow(self, n_classes: int) -> None:
-        extra = n_classes - len(self.entered)
-        if extra > 0:
-            self.entered += [0.0] * extra
-            self.reused += [0.0] * extra
-            # unknown classes start at the top level: trusted until the data says otherwise
-            self.levels += [LEVELS] * extra
-
-    def relevel(self, now: int) -> None:
-        """Turn the counters into value levels (0 .. LEVELS); halve them every 8 horizons.
-
-        A class's estimate is shrunk towards the same count class pooled over all
-        tags (empirical Bayes, `PRIOR_WEIGHT` pseudo-entries): a tag with little
-        data behaves like the stream as a whole, a tag with much data like
-        itself. Vectorised: a trace tagged by file or client has many classes.
-        """
-        entered, reused = np.asarray(self.entered), np.asarray(self.reused)
-        by_tag_e, by_tag_r = entered.reshape(-1, TAG_BLOCK), reused.reshape(-1, TAG_BLOCK)
-        pooled_e, pooled_r = by_tag_e.sum(axis=0), by_tag_r.sum(axis=0)
-        pooled = np.where(pooled_e >= 20, np.minimum(1.0, pooled_r / np.maximum(pooled_e, 1e-9)), 1.0)
-        p = np.minimum(1.0, (by_tag_r + PRIOR_WEIGHT * pooled) / (by_tag_e + PRIOR_WEIGHT)).ravel()
-        scaled = LEVELS * p
-        levels = np.asarray(self.levels)
-        # hysteresis: a level moves only when the estimate leaves it clearly,
-        # so noise does not re-rank the whole cache at every relevel
-        move = np.abs(scaled - (levels + 0.5)) > 1.0
-        levels = np.where(move, np.minimum(LEVELS, scaled.astype(np.int64)), levels)
-        levels[::IDLE] = 0  # count 0: forgotten by a drift reset
-        self.levels = levels.tolist()
-        if now >= self._halve_at:
-            self._halve_at = now + 8 * self.horizon
-            self.entered = (entered / 2).tolist()
-            self.reused = (reused / 2).tolist()
-
-    def probability(self, cls: int) -> float | None:
-        entered = self.entered[cls] if cls < len(self.entered) else 0.0
-        return None if entered < 10 else min(1.0, self.reused[cls] / entered)
-
-
-class DriftDetector:
-    """Says when the hit ratio on known keys collapses against its own long-run level.
-
-    Blocks are sized so that a block expects about `expected_hits` hits at the
-    current level: a collapse to below `drop` x level is then several standard
-    deviations away from noise, and one low block is enough to act on.
-    """
-
-    def __init__(self, *, min_block: int = 500, expected_hits: int = 100, drop: float = 0.6,
-                 sag: float = 0.75, floor: float = 0.02, smoothing: float = 0.2, warmup: int = 20_000) -> None:
-        """`warmup` known-key requests pass after a start or a change before a collapse can
-        be judged: a filling cache's hit ratio on known keys falls from ~1 as it learns,
-        and that is not drift. `Learned` sets it to a few cache turnovers.
-
-        A block below `drop` x level is a change; two blocks in a row below `sag` x
-        level are one too (a policy that adapts quickly only sags after a change),
-        and a sagging block does not pull the level down with it.
-        """
-        self.min_block, self.expected_hits = min_block, expected_hits
-        self.drop, self.sag, self.floor, self.smoothing, self.warmup = drop, sag, floor, smoothing, warmup
-        self.block = min_block
-        self._seen = self._sagging = 0
-        self._level: float | None = None
-        self.changes = 0
-
-    def observe_block(self, hits: int) -> bool:
-        """Take one block's hit count on known keys; True when a change is detected."""
-        ratio = hits / self.block
-        self._seen += self.block
-        level = self._level
-        if level is not None and self._seen > self.warmup and level >= self.floor and ratio < self.sag * level:
-            self._sagging += 1
-            if ratio < self.drop * level or self._sagging >= 2:
-                self._level, self._seen, self._sagging, self.block = None, 0, 0, self.min_block
-                self.changes += 1
-                return True
-            return False
-        self._sagging = 0
-        level = self._level = ratio if level is None else level + self.smoothing * (ratio - level)
-        self.block = min(20 * self.min_block, max(self.min_block, int(self.expected_hits / max(level, 1e-3))))
-        return False
+__all__ = ["Learned", "ReuseModel", "DriftDetector"]
 
 
 class Learned(Policy):
@@ -168,7 +73,7 @@ class Learned(Policy):
         super().__init__(capacity, **kwargs)
         self._now = 0
         self._count: dict[Hashable, int] = {}
-        self._last: dict[Hashable, int] = {}       # key -> now << _CLASS_BITS | class
+        self._last: dict[Hashable, int] = {}       # key -> now << CLASS_BITS | class
         self._tag_codes: dict[Hashable, int] = {}
         self._window: OrderedDict[Hashable, int] = OrderedDict()
         self._buckets: dict[int, OrderedDict[Hashable, int]] = {}
@@ -214,20 +119,20 @@ class Learned(Policy):
         model = self.model
         horizon_start = now - model.horizon
         previous = self._last.get(key)
-        if previous is not None and (previous >> _CLASS_BITS) >= horizon_start:
-            model.reused[previous & _CLASS_MASK] += 1.0
-        stamp = now << _CLASS_BITS | cls
+        if previous is not None and (previous >> CLASS_BITS) >= horizon_start:
+            model.reused[previous & CLASS_MASK] += 1.0
+        stamp = now << CLASS_BITS | cls
         self._last[key] = stamp
         pending = model.pending
         pending.append(stamp)
-        while pending[0] >> _CLASS_BITS < horizon_start:
-            model.entered[pending.popleft() & _CLASS_MASK] += 1.0
+        while pending[0] >> CLASS_BITS < horizon_start:
+            model.entered[pending.popleft() & CLASS_MASK] += 1.0
 
         where = self._where
         if key in where:
             hit = True
             level = model.levels[cls]
-            self._move(key, where[key], level << _COUNT_BITS | (count if count < _COUNT_MAX else _COUNT_MAX))
+            self._move(key, where[key], level << COUNT_BITS | (count if count < COUNT_MAX else COUNT_MAX))
         elif key in self._window:
             hit = True
             self._window.move_to_end(key)
@@ -278,10 +183,10 @@ class Learned(Policy):
     def _rank(self, key: Hashable) -> int:
         """(value level, count) packed in one int: the order of the main cache."""
         count = self._count.get(key, 0)
-        cls = self._last[key] & _CLASS_MASK
+        cls = self._last[key] & CLASS_MASK
         base = cls - cls % IDLE  # the tag's block, idle or not
         level = self.model.levels[base + (count if count < MAX_CLASS else MAX_CLASS)]
-        return level << _COUNT_BITS | (count if count < _COUNT_MAX else _COUNT_MAX)
+        return level << COUNT_BITS | (count if count < COUNT_MAX else COUNT_MAX)
 
     def _offer_to_main(self, key: Hashable, size: int) -> None:
         """Admit a window leaver if it outranks the main cache's victims (the TinyLFU rule)."""
@@ -324,7 +229,7 @@ class Learned(Policy):
         if self._until_aging <= 0:
             self._until_aging = self._aging_every
             self._count = {k: c >> 1 for k, c in self._count.items() if c > 1}
-            horizon_start = (self._now - self.model.horizon) << _CLASS_BITS
+            horizon_start = (self._now - self.model.horizon) << CLASS_BITS
             self._last = {k: s for k, s in self._last.items() if s >= horizon_start or k in self._where}
             self._rebuild()
         elif moved:
@@ -336,7 +241,7 @@ class Learned(Policy):
         last, count_of = self._last, self._count
         stale = []
         for key, rank in self._where.items():
-            cls = last[key] & _CLASS_MASK
+            cls = last[key] & CLASS_MASK
             count = count_of.get(key, 0)
             if cls - cls % IDLE + (count if count < MAX_CLASS else MAX_CLASS) in classes:
                 stale.append(key)
@@ -364,18 +269,18 @@ class Learned(Policy):
         before) or not (a working set that moves on: then they sink to level 0).
         """
         now = self._now
-        oldest = (now - int(self.model.horizon * self._idle_after)) << _CLASS_BITS
+        oldest = (now - int(self.model.horizon * self._idle_after)) << CLASS_BITS
         last, count_of, levels = self._last, self._count, self.model.levels
         pending = self.model.pending
-        stale = [k for k in self._where if last[k] < oldest and (last[k] & _CLASS_MASK) % TAG_BLOCK < IDLE]
+        stale = [k for k in self._where if last[k] < oldest and (last[k] & CLASS_MASK) % TAG_BLOCK < IDLE]
         for key in sorted(stale, key=last.__getitem__):
-            cls = last[key] & _CLASS_MASK
+            cls = last[key] & CLASS_MASK
             count = count_of.get(key, 0)
             idle = cls - cls % IDLE + IDLE + (count if count < MAX_CLASS else MAX_CLASS)
-            stamp = now << _CLASS_BITS | idle
+            stamp = now << CLASS_BITS | idle
             last[key] = stamp
             pending.append(stamp)
-            rank = levels[idle] << _COUNT_BITS | min(count, _COUNT_MAX)
+            rank = levels[idle] << COUNT_BITS | min(count, COUNT_MAX)
             if rank != self._where[key]:  # same rank: keep its place, idleness is not a use
                 self._move(key, self._where[key], rank)
 

@@ -1,0 +1,122 @@
+"""What the learned policy learns: the per-class reuse model and the drift detector.
+
+Kept apart from `learned.py` (the cache structure) because these two are the
+learning: what a class of objects is worth, and when the past stopped counting.
+Classes are small ints packed as tag block + idle offset + count class.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+import numpy as np
+
+LEVELS = 16           # value levels: coarse, so counts decide between close values
+MAX_CLASS = 15        # counts above this share one class
+IDLE = MAX_CLASS + 1  # class offset for residents idle for a whole horizon
+TAG_BLOCK = 2 * IDLE  # classes per tag: (count 0..15) x (active, idle)
+MAX_TAGS = 256        # tags with classes of their own
+PRIOR_WEIGHT = 50.0   # pseudo-entries pulling a tag's estimate towards all tags'
+CLASS_BITS = 20      # packed (time << CLASS_BITS | class); class = tag block + idle offset + count class
+COUNT_BITS = 24      # bucket key = level << COUNT_BITS | count
+CLASS_MASK = (1 << CLASS_BITS) - 1
+COUNT_MAX = (1 << COUNT_BITS) - 1
+
+
+class ReuseModel:
+    """P(asked again within `horizon` requests | class), learned from the stream itself.
+
+    A request puts its key in a class; the label (re-used in time or not)
+    matures `horizon` requests later, so an entry counts as "not re-used" only
+    once it had its chance. Counters halve every 8 horizons to follow change.
+    Classes are small ints (see `Learned._new_tag`), so the tables are lists.
+    """
+
+    def __init__(self, horizon: int) -> None:
+        self.horizon = horizon
+        self.entered: list[float] = []
+        self.reused: list[float] = []
+        self.levels: list[int] = []
+        self.pending: deque[int] = deque()
+        self._halve_at = 8 * horizon
+
+    def grow(self, n_classes: int) -> None:
+        extra = n_classes - len(self.entered)
+        if extra > 0:
+            self.entered += [0.0] * extra
+            self.reused += [0.0] * extra
+            # unknown classes start at the top level: trusted until the data says otherwise
+            self.levels += [LEVELS] * extra
+
+    def relevel(self, now: int) -> None:
+        """Turn the counters into value levels (0 .. LEVELS); halve them every 8 horizons.
+
+        A class's estimate is shrunk towards the same count class pooled over all
+        tags (empirical Bayes, `PRIOR_WEIGHT` pseudo-entries): a tag with little
+        data behaves like the stream as a whole, a tag with much data like
+        itself. Vectorised: a trace tagged by file or client has many classes.
+        """
+        entered, reused = np.asarray(self.entered), np.asarray(self.reused)
+        by_tag_e, by_tag_r = entered.reshape(-1, TAG_BLOCK), reused.reshape(-1, TAG_BLOCK)
+        pooled_e, pooled_r = by_tag_e.sum(axis=0), by_tag_r.sum(axis=0)
+        pooled = np.where(pooled_e >= 20, np.minimum(1.0, pooled_r / np.maximum(pooled_e, 1e-9)), 1.0)
+        p = np.minimum(1.0, (by_tag_r + PRIOR_WEIGHT * pooled) / (by_tag_e + PRIOR_WEIGHT)).ravel()
+        scaled = LEVELS * p
+        levels = np.asarray(self.levels)
+        # hysteresis: a level moves only when the estimate leaves it clearly,
+        # so noise does not re-rank the whole cache at every relevel
+        move = np.abs(scaled - (levels + 0.5)) > 1.0
+        levels = np.where(move, np.minimum(LEVELS, scaled.astype(np.int64)), levels)
+        levels[::IDLE] = 0  # count 0: forgotten by a drift reset
+        self.levels = levels.tolist()
+        if now >= self._halve_at:
+            self._halve_at = now + 8 * self.horizon
+            self.entered = (entered / 2).tolist()
+            self.reused = (reused / 2).tolist()
+
+    def probability(self, cls: int) -> float | None:
+        entered = self.entered[cls] if cls < len(self.entered) else 0.0
+        return None if entered < 10 else min(1.0, self.reused[cls] / entered)
+
+
+class DriftDetector:
+    """Says when the hit ratio on known keys collapses against its own long-run level.
+
+    Blocks are sized so that a block expects about `expected_hits` hits at the
+    current level: a collapse to below `drop` x level is then several standard
+    deviations away from noise, and one low block is enough to act on.
+    """
+
+    def __init__(self, *, min_block: int = 500, expected_hits: int = 100, drop: float = 0.6,
+                 sag: float = 0.75, floor: float = 0.02, smoothing: float = 0.2, warmup: int = 20_000) -> None:
+        """`warmup` known-key requests pass after a start or a change before a collapse can
+        be judged: a filling cache's hit ratio on known keys falls from ~1 as it learns,
+        and that is not drift. `Learned` sets it to a few cache turnovers.
+
+        A block below `drop` x level is a change; two blocks in a row below `sag` x
+        level are one too (a policy that adapts quickly only sags after a change),
+        and a sagging block does not pull the level down with it.
+        """
+        self.min_block, self.expected_hits = min_block, expected_hits
+        self.drop, self.sag, self.floor, self.smoothing, self.warmup = drop, sag, floor, smoothing, warmup
+        self.block = min_block
+        self._seen = self._sagging = 0
+        self._level: float | None = None
+        self.changes = 0
+
+    def observe_block(self, hits: int) -> bool:
+        """Take one block's hit count on known keys; True when a change is detected."""
+        ratio = hits / self.block
+        self._seen += self.block
+        level = self._level
+        if level is not None and self._seen > self.warmup and level >= self.floor and ratio < self.sag * level:
+            self._sagging += 1
+            if ratio < self.drop * level or self._sagging >= 2:
+                self._level, self._seen, self._sagging, self.block = None, 0, 0, self.min_block
+                self.changes += 1
+                return True
+            return False
+        self._sagging = 0
+        level = self._level = ratio if level is None else level + self.smoothing * (ratio - level)
+        self.block = min(20 * self.min_block, max(self.min_block, int(self.expected_hits / max(level, 1e-3))))
+        return False
