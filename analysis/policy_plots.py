@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from .plots import _axes
+
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
@@ -18,14 +20,6 @@ if TYPE_CHECKING:
 LIMITS = ("belady", "oracle")
 #: the learned policy stands out; the limits are black/grey; heuristics take the colour cycle
 _COLORS = {"learned": "crimson", "belady": "black", "oracle": "dimgray"}
-
-
-def _axes(ax: "Axes | None") -> "Axes":
-    if ax is not None:
-        return ax
-    import matplotlib.pyplot as plt
-
-    return plt.subplots(figsize=(7.5, 4.5))[1]
 
 
 def _summary(frame: pd.DataFrame) -> pd.DataFrame:
@@ -43,7 +37,7 @@ def plot_miss_ratio_curve(results: pd.DataFrame, workload: str | None = None, ax
     results: `compare(...)` rows or their `summarize(...)`; with several workloads
         name one (default: the first).
     """
-    ax = _axes(ax)
+    ax = _axes(ax, (7.5, 4.5))
     summary = _summary(results)
     if summary.empty:
         ax.text(0.5, 0.5, "no results to plot", ha="center", va="center", transform=ax.transAxes)
@@ -77,7 +71,7 @@ def plot_miss_ratio_curve(results: pd.DataFrame, workload: str | None = None, ax
 
 def plot_learning_curve(curves: pd.DataFrame, ax: "Axes | None" = None, *, title: str | None = None) -> "Axes":
     """Rolling miss ratio over requests, one line per policy (from `learning_curves`)."""
-    ax = _axes(ax)
+    ax = _axes(ax, (7.5, 4.5))
     if curves.empty:
         ax.text(0.5, 0.5, "no requests to plot", ha="center", va="center", transform=ax.transAxes)
         return ax

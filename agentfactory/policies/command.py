@@ -75,26 +75,30 @@ def _detail(summary: pd.DataFrame) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .lab import compare, nested, plan, summarize
+    from .lab import compare, nested, summarize
 
     policies = list(args.policies or DEFAULT_POLICIES)
     if args.with_libcachesim:
         policies += [p for p in PEERS if p not in policies]
     kwargs = dict(traces=args.trace, fractions=args.sizes, seeds=args.seeds, policies=policies,
                   requests=args.requests, bytes_mode=args.bytes)
-    jobs = plan(args.workload, **kwargs)  # every argument checked before the progress bar starts
     if any(p in PEERS for p in policies):
         from .peers import libcachesim_module
 
-        libcachesim_module()
+        libcachesim_module()  # say it is missing before any simulation runs
     bar = None
-    if not args.no_progress:
-        from tqdm import tqdm
 
-        bar = tqdm(total=len(jobs), unit="stream", desc="policies", file=sys.stderr)
+    def progress(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            from tqdm import tqdm
+
+            bar = tqdm(total=total, unit="stream", desc="policies", file=sys.stderr)
+        bar.n = done
+        bar.refresh()
+
     try:
-        results = compare(args.workload, jobs=args.jobs,
-                          progress=(lambda done, total: bar.update(1)) if bar else None, **kwargs)
+        results = compare(args.workload, jobs=args.jobs, progress=None if args.no_progress else progress, **kwargs)
     finally:
         if bar is not None:
             bar.close()

@@ -134,11 +134,13 @@ def compare(workloads: Sequence[str] = (), *, traces: Sequence[str | Path] = (),
 
     jobs: worker processes (each job = one stream); 1 runs in this process.
         CPU times stay per-run figures either way (process time of the run).
-    progress: called as progress(done, total) after each stream finishes.
+    progress: called as progress(0, total) once arguments are checked, then after each stream.
     """
     work = plan(workloads, traces=traces, fractions=fractions, seeds=seeds, policies=policies,
                 requests=requests, bytes_mode=bytes_mode)
     rows: list[dict] = []
+    if progress:
+        progress(0, len(work))
     if jobs <= 1:
         for done, job in enumerate(work, 1):
             rows += run_job(job)
