@@ -1,9 +1,17 @@
-"""Private files written once: secrets that several processes may race to create."""
+"""Files that other processes read while we write them: whole or not at all.
+
+Secrets several processes may race to create are written once; state, blueprints
+and trajectories are replaced atomically.
+"""
 
 from __future__ import annotations
 
 import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 
 
 def write_private_once(path: Path, data: bytes | str) -> None:
@@ -22,3 +30,27 @@ def write_private_once(path: Path, data: bytes | str) -> None:
         pass
     finally:
         tmp.unlink(missing_ok=True)
+
+
+@contextmanager
+def atomic_write(path: str | os.PathLike[str], mode: int = 0o644) -> Iterator[BinaryIO]:
+    """Write `path` through a temporary file in the same folder, then `os.replace` it.
+
+    A reader (another kernel, a registry scan in a loop) sees the old file or the
+    new one, never half of one; a failure inside the block leaves no temporary
+    file behind. The temporary name starts with "." and ends in ".tmp", so
+    folder scans skip it.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            yield out
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(tmp, mode)  # mkstemp creates 0600
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
