@@ -12,12 +12,13 @@ import sys
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel
+from pydantic import AliasChoices, BaseModel, Field
 
 from .core.errors import ServiceError
 from .procs import alive as _alive
 
-_HINTS = {"bridge": "agentfactory", "runtime": "clio_run", "memcached": "memcached"}  # in their command lines
+#: what each service's command line contains (a PID alone may have been reused)
+PROCESS_HINTS = {"bridge": "agentfactory", "iowarp": "clio_run", "memcached": "memcached"}
 
 
 class ProcInfo(BaseModel):
@@ -34,7 +35,8 @@ class ServicesState(BaseModel):
     cache_mode: str  # "memcached" or "embedded"
     memcached: ProcInfo | None = None
     memcached_servers: list[str] = []
-    runtime: ProcInfo | None = None
+    # the IOWarp runtime; files written before it was called "iowarp" said "runtime"
+    iowarp: ProcInfo | None = Field(default=None, validation_alias=AliasChoices("iowarp", "runtime"))
     bridge: ProcInfo | None = None
     # processes we started that an override (AGENTFACTORY_MEMCACHED/_BRIDGE) displaced:
     # still ours to stop, and re-attached when the override goes away
@@ -53,14 +55,14 @@ class ServiceStatus(BaseModel):
 def _retire(state: ServicesState, name: str) -> None:
     """Keep a process we started, displaced by an override, on record so `down` still stops it."""
     info = getattr(state, name)
-    if info is not None and info.started_by_us and _alive(info.pid, _HINTS[name]):
+    if info is not None and info.started_by_us and _alive(info.pid, PROCESS_HINTS[name]):
         state.retired[name] = info
 
 
 def _unretire(state: ServicesState, name: str) -> bool:
     """Put a displaced process back in place when the override is gone and it still runs."""
     info = state.retired.pop(name, None)
-    if info is not None and _alive(info.pid, _HINTS[name]):
+    if info is not None and _alive(info.pid, PROCESS_HINTS[name]):
         setattr(state, name, info)
         return True
     return False

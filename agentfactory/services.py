@@ -25,7 +25,8 @@ import psutil
 
 from .config import Settings
 from .core.errors import ServiceError, StorageUnavailable
-from .core.files import write_private_once
+from .core.files import atomic_write, write_private_once
+from .core.vocabulary import SERVICE_NAMES
 from .procs import alive as _alive
 from .procs import free_port, free_runtime_port
 from .procs import gone as _gone
@@ -33,7 +34,7 @@ from .procs import spawn as _spawn
 from .procs import terminate as _terminate
 from .procs import wait_port as _wait_port
 from .service_state import (  # noqa: F401  (re-exported: callers import them from here)
-    _HINTS,
+    PROCESS_HINTS,
     ProcInfo,
     ServicesState,
     ServiceStatus,
@@ -54,7 +55,6 @@ from .storage.unix_transport import SCHEME, usable_path
 
 Progress = Callable[[str], None]
 LOOPBACK = "127.0.0.1"
-SERVICE_NAMES = ("bridge", "runtime", "memcached")  # the order they are stopped in
 
 
 class Services:
@@ -83,9 +83,8 @@ class Services:
             return None
 
     def _save(self, state: ServicesState) -> None:
-        tmp = self.state_file.with_suffix(".tmp")
-        tmp.write_text(state.model_dump_json(indent=2))
-        os.replace(tmp, self.state_file)
+        with atomic_write(self.state_file) as out:
+            out.write(state.model_dump_json(indent=2).encode())
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
@@ -164,16 +163,16 @@ class Services:
     def _up_runtime(self, state: ServicesState, say: Progress) -> None:
         if self.settings.bridge_endpoint:
             return  # the user's own bridge (and runtime)
-        if state.runtime and _alive(state.runtime.pid, "clio_run"):
-            say(f"iowarp: attached (pid {state.runtime.pid}, port {state.runtime.port})")
+        if state.iowarp and _alive(state.iowarp.pid, "clio_run"):
+            say(f"iowarp: attached (pid {state.iowarp.pid}, port {state.iowarp.port})")
             return
-        if state.runtime and state.runtime.port:
-            self._sweep_runtime_leftovers(state.runtime)
+        if state.iowarp and state.iowarp.port:
+            self._sweep_runtime_leftovers(state.iowarp)
         port = free_runtime_port()
         self.write_runtime_config(port)
         # clio_run execs the native binary, so this PID is the runtime's
         proc = _spawn([clio_run_path(), "start"], self.home / "iowarp.log", env=self.runtime_env())
-        state.runtime = ProcInfo(pid=proc.pid, port=port)
+        state.iowarp = ProcInfo(pid=proc.pid, port=port)
         if state.bridge and state.bridge.started_by_us:  # a bridge of the old runtime is useless
             _terminate(state.bridge.pid, "agentfactory")
         state.bridge = None
@@ -230,7 +229,7 @@ class Services:
                     "the IOWarp runtime did not become ready in time",
                     hint=f"see {self.home / 'iowarp.log'} and {log_path}",
                 )
-            if state.runtime and not _alive(state.runtime.pid, "clio_run"):
+            if state.iowarp and not _alive(state.iowarp.pid, "clio_run"):
                 raise ServiceError("the IOWarp runtime exited during start-up", hint=f"see {self.home / 'iowarp.log'}")
             time.sleep(0.5)  # clio_init failed (runtime still starting): a fresh bridge retries
 
@@ -267,7 +266,7 @@ class Services:
     def down(self, progress: Progress | None = None, *, only: Iterable[str] | None = None) -> list[str]:
         """Stop what we started, by PID, and sweep the runtime's leftovers.
 
-        `only` names a subset (memcached, runtime, bridge), e.g. the services one
+        `only` names a subset (memcached, iowarp, bridge), e.g. the services one
         kernel or benchmark started while others were already running.
         """
         say = progress or (lambda _msg: None)
@@ -280,7 +279,7 @@ class Services:
             state = self.load_state()
             if state is None:
                 return stopped
-            bridge, runtime, memcached = (getattr(state, n) if n in wanted else None for n in SERVICE_NAMES)
+            memcached, runtime, bridge = (getattr(state, n) if n in wanted else None for n in SERVICE_NAMES)
             if bridge and bridge.started_by_us and _terminate(bridge.pid, "agentfactory"):
                 stopped.append("bridge")
                 say(f"bridge: stopped (pid {bridge.pid})")
@@ -296,12 +295,12 @@ class Services:
                 say(f"memcached: stopped (pid {memcached.pid})")
             for name in sorted(wanted & set(state.retired)):
                 info = state.retired.pop(name)
-                if _terminate(info.pid, _HINTS[name]):
-                    stopped.append(name if name != "runtime" else "iowarp")
+                if _terminate(info.pid, PROCESS_HINTS[name]):
+                    stopped.append(name)
                     say(f"{name}: stopped (pid {info.pid}, displaced by an override)")
             for name in wanted:
                 setattr(state, name, None)
-            if state.bridge or state.runtime or state.memcached or state.retired:
+            if state.bridge or state.iowarp or state.memcached or state.retired:
                 self._save(state)
             else:
                 self.state_file.unlink(missing_ok=True)
@@ -310,10 +309,9 @@ class Services:
     def running(self) -> dict[str, int]:
         """PIDs of the services of this home that are alive now (for "who started what")."""
         state = self.load_state()
-        hints = {"bridge": "agentfactory", "runtime": "clio_run", "memcached": "memcached"}
         return {
             name: info.pid for name in SERVICE_NAMES
-            if state and (info := getattr(state, name)) and _alive(info.pid, hints[name])
+            if state and (info := getattr(state, name)) and _alive(info.pid, PROCESS_HINTS[name])
         }
 
     def _stop_runtime(self, info: ProcInfo) -> bool:
@@ -346,7 +344,7 @@ class Services:
     def status(self) -> list[ServiceStatus]:
         state = self.load_state()
         if state is None:
-            return [ServiceStatus(name=n, state="stopped") for n in ("memcached", "iowarp", "bridge")]
+            return [ServiceStatus(name=n, state="stopped") for n in SERVICE_NAMES]
         rows = []
         if state.cache_mode == "embedded":
             rows.append(ServiceStatus(name="memcached", state="embedded", detail="in-process LRU fallback (no memcached)"))
@@ -356,10 +354,10 @@ class Services:
                                       pid=state.memcached.pid, endpoint=state.memcached.endpoint))
         else:
             rows.append(ServiceStatus(name="memcached", state="attached", endpoint=",".join(state.memcached_servers)))
-        if state.runtime:
-            alive = _alive(state.runtime.pid, "clio_run")
-            rows.append(ServiceStatus(name="iowarp", state="running" if alive else "stopped", pid=state.runtime.pid,
-                                      endpoint=f"127.0.0.1:{state.runtime.port}", detail=str(self.iowarp_dir)))
+        if state.iowarp:
+            alive = _alive(state.iowarp.pid, "clio_run")
+            rows.append(ServiceStatus(name="iowarp", state="running" if alive else "stopped", pid=state.iowarp.pid,
+                                      endpoint=f"127.0.0.1:{state.iowarp.port}", detail=str(self.iowarp_dir)))
         if state.bridge:
             up = self._ping(state.bridge.endpoint, timeout_s=1.0, curve=self.client_keys(state.bridge))
             rows.append(ServiceStatus(name="bridge", state=("running" if up else "stopped") if state.bridge.started_by_us

@@ -82,7 +82,7 @@ def test_running_services_are_used_and_left_running(services, services_state):
     assert results["bridge get 1 MiB (MB/s ratio)"]["target"] == "ratio >= 0.5"
     after = services.load_state()
     assert after is not None
-    for name in ("memcached", "runtime", "bridge"):
+    for name in ("memcached", "iowarp", "bridge"):
         assert getattr(after, name).pid == getattr(services_state, name).pid
         assert psutil.pid_exists(getattr(after, name).pid)
     # the bench cleaned up its tags

@@ -11,13 +11,14 @@ import psutil
 import pytest
 
 from agentfactory.config import Settings
+from agentfactory.core.vocabulary import SERVICE_NAMES
 from agentfactory.services import Services, _terminate, runtime_dir
 
 pytestmark = pytest.mark.services
 
 
 def _pids(state):
-    return {name: getattr(state, name).pid for name in ("memcached", "runtime", "bridge")}
+    return {name: getattr(state, name).pid for name in SERVICE_NAMES}
 
 
 def test_second_up_attaches_and_starts_nothing(services, services_state):
@@ -31,7 +32,7 @@ def test_second_up_attaches_and_starts_nothing(services, services_state):
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     rows = {r["name"]: r for r in json.loads(out.stdout)}
-    assert rows["iowarp"]["pid"] == before["runtime"] and rows["bridge"]["state"] == "running"
+    assert rows["iowarp"]["pid"] == before["iowarp"] and rows["bridge"]["state"] == "running"
     new = {p.pid for p in psutil.process_iter()} - children_before
     assert not any("memcached" in _cmd(p) or "clio_run" in _cmd(p) for p in new)
 
@@ -48,15 +49,15 @@ def test_down_leaves_no_process_or_segment_behind(tmp_path):
     state = svc.up()
     pids = _pids(state)
     assert all(psutil.pid_exists(p) for p in pids.values())
-    port = state.runtime.port
+    port = state.iowarp.port
     links = [e.name for e in runtime_dir().iterdir() if f"__{port}" in e.name or f"clio_{port}." in e.name]
     assert links, "the runtime should have published its segments while running"
     stopped = svc.down()
     assert sorted(stopped) == ["bridge", "iowarp", "memcached"]
     for pid in pids.values():
         assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
-    marks = (f"__{port}", f"clio_{port}.", f"clio_{pids['runtime']}_", f"clio-{pids['runtime']}-",
-             f"clio_rambdev_{pids['runtime']}_")
+    marks = (f"__{port}", f"clio_{port}.", f"clio_{pids['iowarp']}_", f"clio-{pids['iowarp']}-",
+             f"clio_rambdev_{pids['iowarp']}_")
     left = [e.name for e in runtime_dir().iterdir() if any(m in e.name for m in marks)] if runtime_dir().exists() else []
     assert left == []
     assert not (svc.home / "services.json").exists()
@@ -108,10 +109,10 @@ def test_up_after_a_runtime_crash_restarts_runtime_and_bridge(tmp_path):
     svc = Services(Settings(home=tmp_path / "crash", cache_mode="memcached"))
     try:
         before = svc.up()
-        assert set(svc.running()) == {"bridge", "runtime", "memcached"}
-        psutil.Process(before.runtime.pid).kill()
+        assert set(svc.running()) == set(SERVICE_NAMES)
+        psutil.Process(before.iowarp.pid).kill()
         after = svc.up()
-        assert after.runtime.pid != before.runtime.pid and after.bridge.pid != before.bridge.pid
+        assert after.iowarp.pid != before.iowarp.pid and after.bridge.pid != before.bridge.pid
         assert after.memcached.pid == before.memcached.pid  # what still ran is kept
         assert not psutil.pid_exists(before.bridge.pid) or psutil.Process(before.bridge.pid).status() == "zombie"
         store = svc.open_store()
@@ -120,7 +121,7 @@ def test_up_after_a_runtime_crash_restarts_runtime_and_bridge(tmp_path):
         assert store.retrieve("after_crash", "x").data == b"x"
         # stopping a subset leaves the rest running and recorded
         assert svc.down(only=["memcached"]) == ["memcached"]
-        assert set(svc.running()) == {"bridge", "runtime"}
+        assert set(svc.running()) == {"bridge", "iowarp"}
     finally:
         svc.down()
     assert svc.running() == {}
@@ -130,6 +131,7 @@ def test_up_after_a_runtime_crash_restarts_runtime_and_bridge(tmp_path):
 OWNER = """
 import sys, time
 from agentfactory.config import Settings
+from agentfactory.core.vocabulary import SERVICE_NAMES
 from agentfactory.services import Services
 Services(Settings(home=sys.argv[1], cache_mode="memcached")).up()
 print("up", flush=True)
@@ -147,7 +149,7 @@ def test_down_stops_what_another_process_started_even_after_an_override(tmp_path
         assert owner.stdout.readline().strip() == "up"
         svc = Services(Settings(home=home, cache_mode="memcached"))
         pids = svc.running()
-        assert set(pids) == {"bridge", "runtime", "memcached"}
+        assert set(pids) == set(SERVICE_NAMES)
         # AGENTFACTORY_MEMCACHED set for one `up`: the managed memcached is displaced, not forgotten
         _, server = private_memcached
         Services(Settings(home=home, memcached_servers=[server])).up()
@@ -199,7 +201,7 @@ def _listening(pid: int) -> set[str]:
 
 def test_runtime_and_bridge_listen_on_loopback_only(services, services_state):
     """Was: clio_run's port and port+3, and the native client inside the bridge, on 0.0.0.0."""
-    for name in ("runtime", "bridge", "memcached"):
+    for name in ("iowarp", "bridge", "memcached"):
         pid = getattr(services_state, name).pid
         assert _listening(pid) == {"127.0.0.1"}, (name, _listening(pid))
 
@@ -209,6 +211,7 @@ def test_runtime_and_bridge_listen_on_loopback_only(services, services_state):
 CURVE_SCENARIO = """
 import json, sys
 from agentfactory.config import Settings
+from agentfactory.core.vocabulary import SERVICE_NAMES
 from agentfactory.services import Services
 from agentfactory.core.errors import StorageUnavailable
 from agentfactory.storage.curve import CurveKeys, client_keys
@@ -254,7 +257,7 @@ def test_a_bridge_bound_beyond_loopback_requires_the_curve_keys(tmp_path):
                              timeout=180)
         assert run.returncode == 0, run.stderr[-3000:]
         out = json.loads(run.stdout.strip().splitlines()[-1])
-        bridge, runtime = out["state"]["bridge"], out["state"]["runtime"]
+        bridge, runtime = out["state"]["bridge"], out["state"]["iowarp"]
         assert bridge["tcp"].startswith("tcp://127.0.0.2:") and bridge["curve"]
         assert _listening(bridge["pid"]) == {"127.0.0.1", "127.0.0.2"}  # the native client's listener stays local
         assert _listening(runtime["pid"]) == {"127.0.0.1"}
@@ -288,3 +291,12 @@ def test_a_curve_client_without_curve_support_gets_a_typed_error():
     run = subprocess.run([sys.executable, "-c", _KERNEL_LIKE], capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stderr[-2000:]
     assert run.stdout.startswith("ServiceError:") and "no CURVE" in run.stdout
+
+
+def test_a_state_file_from_before_the_rename_still_names_the_runtime():
+    """services.json once called the IOWarp runtime "runtime": a running home must not be orphaned."""
+    from agentfactory.services import ServicesState
+
+    old = ServicesState.model_validate_json('{"cache_mode": "memcached", "runtime": {"pid": 4242, "port": 9000}}')
+    assert old.iowarp is not None and old.iowarp.pid == 4242
+    assert '"iowarp"' in old.model_dump_json() and '"runtime"' not in old.model_dump_json()

@@ -92,7 +92,7 @@ class BenchServices:
             return
         svc = self.services
         svc.down(progress=self.say, only=self.started)
-        if self.private and "runtime" in self.started:
+        if self.private and "iowarp" in self.started:
             # the runtime persists its disk tier and BM25 index (hundreds of MB after
             # a run); in the bench's own home that is only benchmark data: drop it
             for sub in ("storage", "conf"):
@@ -145,7 +145,7 @@ def run(*, quick: bool = False, only: Sequence[str] | None = None, home: Path | 
             if any(g.needs_native for g in groups):
                 from .native import NativeWorker
 
-                if state.runtime is None:
+                if state.iowarp is None:
                     say("native baselines: no managed IOWarp runtime in this home (AGENTFACTORY_BRIDGE is set?)")
                 else:
                     ctx.native = NativeWorker(services.services.runtime_env(), home / "bench-native.log")
