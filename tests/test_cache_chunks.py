@@ -11,7 +11,8 @@ import os
 import pytest
 
 from agentfactory.storage.cache_backends import MemcachedBackend
-from agentfactory.storage.cache_tier import CacheTier, Lookup, Stored, chunk_key
+from agentfactory.storage.cache_keys import chunk_key
+from agentfactory.storage.cache_tier import CacheTier, Lookup, Stored
 
 pytestmark = pytest.mark.services
 

@@ -64,9 +64,9 @@ def test_a_clone_for_another_thread_shares_the_items_and_closing_it_keeps_them()
 
 def test_error_text_names_the_blob_for_every_key_even_one_ending_in_a_dash():
     """A base64url key may end in '-'; the raw-key pattern must not stop one character short."""
-    from agentfactory.storage.cache_tier import _data_key, readable
+    from agentfactory.storage.cache_keys import data_key, readable
 
-    keys = [(f"tag{i}", _data_key("af", f"tag{i}", "b2")) for i in range(2000)]
+    keys = [(f"tag{i}", data_key("af", f"tag{i}", "b2")) for i in range(2000)]
     dashed = [(tag, key) for tag, key in keys if key.endswith("-")]
     assert dashed, "2,000 keys and none ends in '-': the test no longer covers the case"
     for tag, key in dashed:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -262,3 +264,73 @@ def test_several_memcached_nodes_through_hashclient(store, tag, blob_factory, pr
     finally:
         second.kill()
         second.wait()
+
+
+# -- the pymemcache internals storage/memcache_wire.py relies on ----------------------------
+def test_pymemcache_is_the_major_version_memcache_wire_was_checked_against():
+    import pymemcache
+
+    from agentfactory.storage.memcache_wire import CHECKED_MAJOR
+
+    major = int(pymemcache.__version__.split(".")[0])
+    assert major == CHECKED_MAJOR, (
+        f"pymemcache {pymemcache.__version__}: re-check memcache_wire.meta_lines (Client._connect, "
+        f"base._readline, Client.sock) against it, then raise CHECKED_MAJOR and the pin in pyproject.toml")
+
+
+def test_pymemcache_internals_used_by_meta_lines_keep_their_signatures():
+    import inspect
+
+    from pymemcache.client import base
+
+    assert list(inspect.signature(base._readline).parameters) == ["sock", "buf"]
+    assert list(inspect.signature(base.Client._connect).parameters) == ["self"]
+    assert base.Client(("127.0.0.1", 1)).sock is None  # not connected until first use
+
+
+def _fake_memcached(replies: list[bytes]) -> tuple[int, threading.Thread]:
+    """A loopback server that reads one request and answers with `replies`, one send each."""
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        with listener, listener.accept()[0] as conn:
+            conn.recv(4096)
+            for part in replies:
+                conn.sendall(part)
+                time.sleep(0.05)  # separate reads on the client side
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    return listener.getsockname()[1], thread
+
+
+def test_meta_lines_reads_replies_split_across_reads_and_drops_the_socket_on_errors():
+    from pymemcache.exceptions import MemcacheUnknownError
+
+    from agentfactory.storage.memcache_wire import meta_lines
+
+    port, thread = _fake_memcached([b"HD f7\r", b"\nEN\r\n"])
+    node = Client(("127.0.0.1", port), connect_timeout=1, timeout=1)
+    assert meta_lines(node, [b"mg a f\r\n", b"mg b f\r\n"]) == [b"HD f7", b"EN"]
+    assert isinstance(node.sock, socket.socket)
+    node.close()
+    thread.join(2)
+    port, thread = _fake_memcached([b"CLIENT_ERROR bad command line format\r\n"])
+    node = Client(("127.0.0.1", port), connect_timeout=1, timeout=1)
+    with pytest.raises(MemcacheUnknownError, match="CLIENT_ERROR"):
+        meta_lines(node, [b"mg \r\n"])
+    assert node.sock is None  # a half-read reply never leaks into the next command
+    thread.join(2)
+
+
+def test_node_for_routes_every_key_as_hashclient_does():
+    from pymemcache.client.hash import HashClient
+
+    from agentfactory.storage.memcache_wire import node_for
+
+    cluster = HashClient([("127.0.0.1", 1), ("127.0.0.1", 2), ("127.0.0.1", 3)])
+    keys = [f"af:d:key{i}" for i in range(200)]
+    assert all(node_for(cluster, k) is cluster._get_client(k) for k in keys)  # pymemcache's own routing
+    assert len({node_for(cluster, k).server for k in keys}) == 3
+    single = Client(("127.0.0.1", 1))
+    assert node_for(single, "any") is single

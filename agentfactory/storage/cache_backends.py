@@ -13,9 +13,11 @@ import time
 from collections import OrderedDict
 from typing import Any, Protocol
 
-from pymemcache.client.base import Client, _readline
-from pymemcache.exceptions import MemcacheUnknownError
+from pymemcache.client.base import Client
 from pymemcache.client.hash import HashClient
+
+from ..core.endpoints import parse_host_port
+from .memcache_wire import meta_lines, node_for
 
 DEFAULT_ITEM_LIMIT = 1 << 20  # memcached's default -I
 _STAT_KEYS = ("curr_items", "bytes", "limit_maxbytes", "evictions")
@@ -33,29 +35,6 @@ class CacheBackend(Protocol):
     def stats(self) -> dict[str, Any]: ...
     def clone(self) -> CacheBackend: ...
     def close(self) -> None: ...
-
-
-def _parse_server(server: str) -> tuple[str, int]:
-    host, _, port = server.rpartition(":")
-    return (host or "127.0.0.1", int(port or 11211))
-
-
-def _meta_lines(node: Client, commands: list[bytes]) -> list[bytes]:
-    """Send meta commands in one write and read one reply line per command."""
-    if node.sock is None:
-        node._connect()
-    try:
-        node.sock.sendall(b"".join(commands))
-        buf, lines = b"", []
-        for _ in commands:
-            buf, line = _readline(node.sock, buf)
-            if line.startswith((b"ERROR", b"CLIENT_ERROR", b"SERVER_ERROR")):
-                raise MemcacheUnknownError(line.decode(errors="replace"))
-            lines.append(line)
-        return lines
-    except Exception:
-        node.close()  # a half-read reply must not leak into the next command
-        raise
 
 
 class MemcachedBackend:
@@ -76,11 +55,11 @@ class MemcachedBackend:
         self._timeouts = (connect_timeout_s, timeout_s)
         opts = dict(connect_timeout=connect_timeout_s, timeout=timeout_s, no_delay=True, default_noreply=False)
         if len(servers) == 1:
-            self._client: Client | HashClient = Client(_parse_server(servers[0]), **opts)
+            self._client: Client | HashClient = Client(parse_host_port(servers[0]), **opts)
         else:
             # rendezvous hashing over nodes; a dead node is skipped for dead_timeout seconds
             self._client = HashClient(
-                [_parse_server(s) for s in servers], retry_attempts=1, retry_timeout=0.5, dead_timeout=2.0, **opts
+                [parse_host_port(s) for s in servers], retry_attempts=1, retry_timeout=0.5, dead_timeout=2.0, **opts
             )
 
     def retarget(self, servers: list[str]) -> None:
@@ -110,19 +89,15 @@ class MemcachedBackend:
         """Which keys exist, with their client flags, without moving any value.
 
         memcached's meta get (`mg KEY f`) answers `HD f<flags>` or `EN`, one line
-        per key; one node's commands go in one round trip. pymemcache 4 has no
-        meta commands and its `raw_command` reader drops data when a reply spans
-        two reads, so this sends on the node's socket and reads with pymemcache's
-        own line reader.
+        per key; one node's commands go in one round trip (see `memcache_wire`).
         """
         by_node: dict[int, tuple[Client, list[str]]] = {}
         for key in keys:
-            node = self._client._get_client(key) if isinstance(self._client, HashClient) else self._client
-            if node is not None:
-                by_node.setdefault(id(node), (node, []))[1].append(key)
+            node = node_for(self._client, key)
+            by_node.setdefault(id(node), (node, []))[1].append(key)
         found: dict[str, int] = {}
         for node, node_keys in by_node.values():
-            for key, line in zip(node_keys, _meta_lines(node, [f"mg {k} f\r\n".encode() for k in node_keys])):
+            for key, line in zip(node_keys, meta_lines(node, [f"mg {k} f\r\n".encode() for k in node_keys])):
                 if line.startswith(b"HD"):
                     flag = next((t[1:] for t in line.split()[1:] if t.startswith(b"f")), b"0")
                     found[key] = int(flag)

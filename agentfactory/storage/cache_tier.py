@@ -1,8 +1,6 @@
 """Cache tier logic over any backend: keys, headers, generations, failures.
 
-* Keys are `ns:d:<hash of tag, blob>` so any name works (Unicode, spaces,
-  1,000 characters) within memcached's 250-byte, no-whitespace rule; the
-  value header repeats a hash of the names to guard against collisions.
+* Keys come from `cache_keys`: a hash of the names, so any name fits memcached's rules.
 * memcached cannot delete by prefix, so each tag has a generation token
   (`ns:g:<hash of tag>`), a random 64-bit value replaced on `destroy`. Reads
   fetch the entry and the token in one multi-get and accept the entry only if
@@ -15,22 +13,18 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import re
 import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
-from functools import lru_cache
 from typing import Any
 
 from pymemcache.exceptions import MemcacheError, MemcacheUnexpectedCloseError
 
 from ..core.errors import CacheInvalidationFailed
-
 from .cache_backends import CacheBackend
+from .cache_keys import chunk_key, data_key, gen_key, readable
 from .framing import (
     CACHE_HEADER_BYTES,
     CacheEntry,
@@ -79,51 +73,10 @@ class CacheCounters:
     bytes_written: int = 0
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).decode().rstrip("=")
-
-
-# What each recent key stands for, so an error never shows a user `b'af:d:JvjlJu...'`.
-_KEY_NAMES: dict[str, str] = {}
-_KEY_NAMES_MAX = 65536
-# the key's end is "no more key characters", not \b: a base64url key may end in "-"
-_RAW_KEY = re.compile(r"b?'?\b([A-Za-z0-9_]+:[dg]:[A-Za-z0-9_-]{16,})(?![A-Za-z0-9_-])'?")
-
-
-def _remember(key: str, names: str) -> str:
-    if len(_KEY_NAMES) >= _KEY_NAMES_MAX:
-        _KEY_NAMES.clear()
-    _KEY_NAMES[key] = names
-    return key
-
-
-def readable(text: str) -> str:
-    """`text` with every cache key replaced by the tag and blob it stands for."""
-    return _RAW_KEY.sub(lambda m: _KEY_NAMES.get(m.group(1), "a cache entry"), text)
-
-
-# Keys are pure functions of the names, and hashing + base64 is a tenth of a
-# cache hit's Python time: remember the recent ones (bounded, per process).
-@lru_cache(maxsize=16384)
-def _data_key(namespace: str, tag: str, blob: str) -> str:
-    digest = hashlib.blake2b(tag.encode() + b"\x00" + blob.encode(), digest_size=18).digest()
-    return _remember(f"{namespace}:d:{_b64(digest)}", f"blob {blob!r} of tag {tag!r}")
-
-
-@lru_cache(maxsize=4096)
-def _gen_key(namespace: str, tag: str) -> str:
-    key = f"{namespace}:g:{_b64(hashlib.blake2b(tag.encode(), digest_size=18).digest())}"
-    return _remember(key, f"the generation token of tag {tag!r}")
-
-
 _PROCESS_SECRET = secrets.token_bytes(32)
 # (secret, token key) -> (token bytes, token) of tokens whose MAC verified (bounded, per process)
 _TOKENS_SEEN: dict[tuple[bytes, str], tuple[bytes, int]] = {}
 _TOKENS_SEEN_MAX = 4096
-
-
-def chunk_key(key: str, index: int) -> str:
-    return f"{key}.{index}"
 
 
 @dataclass
@@ -152,10 +105,10 @@ class CacheTier:
 
     # -- keys ---------------------------------------------------------------
     def key(self, tag: str, blob: str) -> str:
-        return _data_key(self.namespace, tag, blob)
+        return data_key(self.namespace, tag, blob)
 
     def gen_key(self, tag: str) -> str:
-        return _gen_key(self.namespace, tag)
+        return gen_key(self.namespace, tag)
 
     # -- failure handling -----------------------------------------------------
     def _available(self) -> bool:
@@ -268,7 +221,7 @@ class CacheTier:
         if not self._available():
             self.counters.misses += 1
             return Lookup.ERROR, None
-        key, gkey = _data_key(self.namespace, tag, blob), _gen_key(self.namespace, tag)
+        key, gkey = data_key(self.namespace, tag, blob), gen_key(self.namespace, tag)
         try:
             found = self.backend.get_many([key, gkey])
         except _BACKEND_ERRORS as exc:

@@ -60,7 +60,7 @@ def unpack_stored_header(raw: bytes | memoryview) -> StoredHeader | None:
     return StoredHeader(payload_len, n_parts, struct.pack("<QQ", hi, lo), metadata, end)
 
 
-def payload_digest() -> "xxhash.xxh3_128":
+def payload_digest() -> xxhash.xxh3_128:
     return xxhash.xxh3_128()
 
 

@@ -9,7 +9,6 @@ tag that does not exist, a source that yielded nothing), never a success.
 from __future__ import annotations
 
 import functools
-
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Protocol
@@ -18,7 +17,6 @@ from ..core.errors import BlobNotFound, NothingStored, StorageError, TagNotFound
 from .cache_tier import CacheCounters, CacheTier, Lookup, Stored
 from .iowarp_tier import IOWarpTier
 from .names import check_name, check_names, check_text
-
 
 ASSIMILATE_BATCH_BLOBS = 64
 ASSIMILATE_BATCH_BYTES = 8 << 20
@@ -78,7 +76,7 @@ def _count_error(fn: Callable[..., StoreResult]) -> Callable[..., StoreResult]:
     """Every failed operation counts in `counters.errors`, whatever raised it."""
 
     @functools.wraps(fn)
-    def wrapper(self: "TwoTierStore", *args: Any, **kwargs: Any) -> StoreResult:
+    def wrapper(self: TwoTierStore, *args: Any, **kwargs: Any) -> StoreResult:
         try:
             return fn(self, *args, **kwargs)
         except Exception:
