@@ -10,6 +10,8 @@ from pathlib import Path
 
 from .core.errors import AgentFactoryError
 from .core.observation import shorten_names
+from .core.text import text_table
+from .core.vocabulary import BACKEND_NAMES
 
 
 def _services(args: argparse.Namespace) -> int:
@@ -115,9 +117,10 @@ def _blueprints(args: argparse.Namespace) -> int:
 
     registry = BlueprintRegistry()
     if args.command == "list":
-        for bp in registry.list():
-            origin = "built-in" if registry.is_builtin(bp.name) and not registry.is_shadowed(bp.name) else "user"
-            print(f"{bp.name:<20} {bp.type:<12} {bp.backend:<7} {origin:<8} {', '.join(bp.actions)}")
+        rows = [[bp.name, bp.type, bp.backend,
+                 "built-in" if registry.is_builtin(bp.name) and not registry.is_shadowed(bp.name) else "user",
+                 ", ".join(bp.actions)] for bp in registry.list()]
+        print("\n".join(text_table(["name", "type", "backend", "origin", "actions"], rows)))
         for problem in registry.problems:
             print(f"warning: {problem}", file=sys.stderr)
     elif args.command == "show":
@@ -153,14 +156,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("parse", help="show how commands are routed (agent, action, params), executing nothing")
     p.add_argument("commands", nargs="+", metavar="CMD")
     p.add_argument("--json", action="store_true", help="one JSON line per command")
-    p.add_argument("--backend", choices=["rule", "claude", "ollama"], default=None)
+    p.add_argument("--backend", choices=BACKEND_NAMES, default=None)
     p.add_argument("--agent", default=None, help="blueprint to route with (default coordinator_agent)")
     p.add_argument("--cassette", default=None, help="record/replay LLM answers in this file")
     p.set_defaults(func=_parse)
 
     p = sub.add_parser("run", help="an interactive prompt for an agent (reads stdin lines when not a terminal)")
     p.add_argument("name", nargs="?", default="coordinator_agent", help="blueprint name")
-    p.add_argument("--backend", choices=["rule", "claude", "ollama"], default=None)
+    p.add_argument("--backend", choices=BACKEND_NAMES, default=None)
     p.add_argument("--json", action="store_true", help="one JSON object per step")
     p.add_argument("--cassette", default=None, help="record/replay LLM answers in this file")
     p.set_defaults(func=_run)
@@ -177,7 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("create", help="create a user blueprint")
     p.add_argument("name")
     p.add_argument("--type", required=True, help="ingestor, retriever, iowarp, coordinator, llm or a plug-in type")
-    p.add_argument("--backend", choices=["rule", "claude", "ollama"], default="rule")
+    p.add_argument("--backend", choices=BACKEND_NAMES, default="rule")
     p.add_argument("--model", default=None)
     p.add_argument("--description", default=None)
     p.set_defaults(func=_blueprints)

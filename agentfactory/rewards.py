@@ -11,6 +11,8 @@ from pydantic import BaseModel, ConfigDict
 
 
 class RewardTable(BaseModel):
+    """One field per key of `core.vocabulary.REWARD_KEYS` (a test holds them equal)."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     assimilate: float = 0.10
@@ -32,3 +34,4 @@ class RewardTable(BaseModel):
             return value, {"outcome": "hit" if cache_hit else "miss", "base": value}
         value = getattr(self, action)
         return value, {"outcome": "ok", "base": value}
+

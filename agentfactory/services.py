@@ -26,6 +26,7 @@ import psutil
 from .config import Settings
 from .core.errors import ServiceError, StorageUnavailable
 from .core.files import atomic_write, write_private_once
+from .core.text import text_table
 from .core.vocabulary import SERVICE_NAMES
 from .procs import alive as _alive
 from .procs import free_port, free_runtime_port
@@ -404,5 +405,6 @@ def _unlink_socket(endpoint: str | None) -> None:
 
 
 def describe(rows: list[ServiceStatus]) -> str:
-    return "\n".join(f"{r.name:<10} {r.state:<9} {r.pid or '':>7}  {r.endpoint or ''}  {r.detail}".rstrip() for r in rows)
+    table = [[r.name, r.state, r.pid or "", r.endpoint or "", r.detail] for r in rows]
+    return "\n".join(text_table(["service", "state", "pid", "endpoint", "detail"], table, numeric={2}))
 

@@ -574,3 +574,20 @@ def test_cli_create_errors_are_one_line(tmp_path, args, says):
     assert out.returncode == 2 and says in out.stderr
     assert "Traceback" not in out.stderr and len(out.stderr.strip().splitlines()) == 1
     assert list(tmp_path.iterdir()) == []
+
+
+def test_reward_table_and_blueprints_name_the_same_reward_keys():
+    from agentfactory.core.vocabulary import REWARD_KEYS
+    from agentfactory.rewards import RewardTable
+
+    assert tuple(RewardTable.model_fields) == REWARD_KEYS
+
+
+def test_builtin_blueprints_take_their_actions_from_the_owner_table():
+    from agentfactory.core.vocabulary import ACTION_OWNERS
+
+    for agent in ("ingestor", "retriever"):
+        assert set(default_actions(agent)) == {a for a, owner in ACTION_OWNERS.items() if owner == agent}
+    reg = BlueprintRegistry(user_dir=None)
+    assert set(reg.get("ingestor_agent").actions) == {"assimilate", "destroy"}
+    assert set(reg.get("coordinator_agent").actions) == set(ACTION_NAMES)

@@ -36,9 +36,8 @@ ACTION_OWNERS: dict[str, str] = {
 ACTION_ORDER: tuple[str, ...] = ACTION_NAMES
 
 #: The reward table's keys: one per action, a retrieve split by outcome, and failure.
-REWARD_KEYS: tuple[str, ...] = (
-    "assimilate", "query", "list_blobs", "retrieve_hit", "retrieve_miss", "prune", "destroy", "failure",
-)
+RewardKey = Literal["assimilate", "query", "list_blobs", "retrieve_hit", "retrieve_miss", "prune", "destroy", "failure"]
+REWARD_KEYS: tuple[str, ...] = get_args(RewardKey)
 
 #: The three services, in the order they start (they stop in reverse). One name
 #: each, the same in `services.json`, `agentfactory services status` and `%iowarp`.

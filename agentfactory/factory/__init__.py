@@ -1,28 +1,15 @@
 """Blueprints (YAML agent definitions), their registry, and agent-type discovery."""
 
-from .blueprint import (
-    BACKENDS,
-    BUILTIN_TYPES,
-    REWARD_KEYS,
-    Blueprint,
-    CacheConfig,
-    StoreConfig,
-    default_actions,
-    dump_blueprint,
-    load_blueprint,
-    parse_blueprint,
-    validate_blueprint,
-    write_blueprint,
-)
+from .blueprint import BUILTIN_TYPES, Blueprint, CacheConfig, StoreConfig, default_actions
+from .blueprint_yaml import dump_blueprint, load_blueprint, parse_blueprint, write_blueprint
+from .validation import validate_blueprint
 from .discovery import ENTRY_POINT_GROUP, agent_types, buildable, get_agent_type, register_agent_type, unregister_agent_type
 from .registry import ENV_VAR, BlueprintRegistry, builtin_blueprint_dir, check_type, default_user_dir
 
 __all__ = [
-    "BACKENDS",
     "BUILTIN_TYPES",
     "ENTRY_POINT_GROUP",
     "ENV_VAR",
-    "REWARD_KEYS",
     "Blueprint",
     "BlueprintRegistry",
     "CacheConfig",

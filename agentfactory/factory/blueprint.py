@@ -17,39 +17,24 @@ field, and whose hint says how to fix it:
 
 from __future__ import annotations
 
-import difflib
-import os
 import re
-import tempfile
 from collections.abc import Mapping
-from pathlib import Path
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from ..core.actions import ACTION_NAMES, ActionName
-from ..core.errors import BlueprintError
-
-Backend = Literal["rule", "claude", "ollama"]
-BACKENDS: tuple[str, ...] = get_args(Backend)
-
-RewardKey = Literal[
-    "assimilate", "query", "list_blobs", "retrieve_hit", "retrieve_miss", "prune", "destroy", "failure"
-]
-REWARD_KEYS: tuple[str, ...] = get_args(RewardKey)
+from ..core.endpoints import parse_host_port
+from ..core.errors import ConfigError
+from ..core.vocabulary import ACTION_OWNERS, BACKEND_NAMES, REWARD_KEYS, BackendName, RewardKey
 
 BUILTIN_TYPES: tuple[str, ...] = ("ingestor", "retriever", "coordinator", "iowarp", "llm")
 
 # The routing table of ARCHITECTURE.md: the ingestor writes and deletes, the
-# retriever reads and evicts; the others can be asked for anything.
+# retriever reads and evicts (core.vocabulary.ACTION_OWNERS); the others can be asked for anything.
 _DEFAULT_ACTIONS: dict[str, tuple[str, ...]] = {
-    "ingestor": ("assimilate", "destroy"),
-    "retriever": ("query", "list_blobs", "retrieve", "prune"),
-    "coordinator": ACTION_NAMES,
-    "iowarp": ACTION_NAMES,
-    "llm": ACTION_NAMES,
+    owner: tuple(a for a in ACTION_NAMES if ACTION_OWNERS[a] == owner) for owner in set(ACTION_OWNERS.values())
 }
 
 # Names become file names (`<name>.yaml`) and LLM tool names, whose pattern is
@@ -87,11 +72,10 @@ def _check_name(value: str, what: str = "name") -> str:
 
 
 def _check_host_port(value: str) -> str:
-    host, sep, port = value.rpartition(":")
-    if host.startswith("[") and host.endswith("]"):  # [::1]:11211
-        host = host[1:-1]
-    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise _fail(f"{value!r} is not a host:port endpoint", "write it as host:port, e.g. 127.0.0.1:11211")
+    try:
+        parse_host_port(value, default_port=None)
+    except ConfigError as exc:
+        raise _fail(exc.message, exc.hint) from None
     return value
 
 
@@ -167,7 +151,7 @@ class Blueprint(BaseModel):
     type: str = Field(
         description=f"agent type: one of {', '.join(BUILTIN_TYPES)}, or a type an entry point provides"
     )
-    backend: Backend = Field(default="rule", description=f"what decides the actions: {', '.join(BACKENDS)}")
+    backend: BackendName = Field(default="rule", description=f"what decides the actions: {', '.join(BACKEND_NAMES)}")
     model: str | None = Field(default=None, description="model name for the claude or ollama backend")
     actions: list[ActionName] = Field(
         default_factory=list,
@@ -285,186 +269,3 @@ class Blueprint(BaseModel):
         if self.routes_to:
             out["routes_to"] = full["routes_to"]
         return out
-
-
-# -- building and reporting ----------------------------------------------------
-_NESTED: dict[str, type[BaseModel]] = {"store": StoreConfig, "cache": CacheConfig}
-_CHOICES: dict[str, tuple[str, ...]] = {"backend": BACKENDS, "actions": ACTION_NAMES, "rewards": REWARD_KEYS}
-
-
-def _field_path(loc: tuple[Any, ...]) -> str:
-    path = ""
-    for part in loc:
-        if part == "[key]":
-            continue
-        if isinstance(part, int):
-            path += f"[{part}]"
-        else:
-            path += f".{part}" if path else str(part)
-    return path
-
-
-def _about(root: str, leaf: str | None) -> str | None:
-    """The field's description from the schema: what a valid value looks like."""
-    model: type[BaseModel] = _NESTED.get(root, Blueprint) if leaf else Blueprint
-    info = model.model_fields.get(leaf or root)
-    return info.description if info is not None else None
-
-
-def _did_you_mean(value: Any, choices: tuple[str, ...] | list[str]) -> str | None:
-    close = difflib.get_close_matches(str(value), list(choices), n=1, cutoff=0.6)
-    return f"did you mean {close[0]!r}?" if close else None
-
-
-def _describe(err: dict[str, Any]) -> tuple[str, str, str | None]:
-    """(field, problem, fix) for one pydantic error."""
-    loc = tuple(err["loc"])
-    kind, value, ctx = err["type"], err.get("input"), err.get("ctx") or {}
-    field = ctx.get("field") or _field_path(loc) or "(top level)"
-    root = str(loc[0]) if loc else ""
-    leaf = str(loc[1]) if len(loc) > 1 and root in _NESTED and not isinstance(loc[1], int) else None
-
-    if kind in ("blueprint", "blueprint_field"):
-        return field, ctx["message"], ctx.get("hint")
-    if kind == "extra_forbidden":
-        unknown = str(loc[-1])
-        parent = _NESTED.get(root) if len(loc) > 1 else Blueprint
-        known = list((parent or Blueprint).model_fields)
-        where = f"{_field_path(loc[:-1])} " if len(loc) > 1 else ""
-        guess = _did_you_mean(unknown, known)
-        fix = f"{guess} {where}fields are: {', '.join(known)}" if guess else f"{where}fields are: {', '.join(known)}"
-        return field, "unknown field", fix
-    if kind == "missing":
-        about = _about(root, leaf)
-        return field, "missing (required)", f"add {field}: ..." + (f", {about}" if about else "")
-    if kind == "literal_error" and root in _CHOICES:
-        choices = _CHOICES[root]
-        if "[key]" in loc:
-            field, problem = root, f"key {value!r} is not one of {', '.join(choices)}"
-        else:
-            problem = f"{value!r} is not one of {', '.join(choices)}"
-        return field, problem, _did_you_mean(value, choices) or f"use one of {', '.join(choices)}"
-    msg = err["msg"]
-    problem = (msg[:1].lower() + msg[1:]) + (f", got {value!r}" if not isinstance(value, Mapping) else "")
-    about = _about(root, leaf)
-    return field, problem, f"{field}: {about}" if about else None
-
-
-def blueprint_error(source: str, exc: ValidationError) -> BlueprintError:
-    """Turn a pydantic error into one `BlueprintError` naming source, field(s) and fix(es)."""
-    problems, fixes = [], []
-    for err in exc.errors(include_url=False):
-        field, problem, fix = _describe(err)
-        problems.append(f"field {field!r}: {problem}")
-        if fix and fix not in fixes:
-            fixes.append(fix)
-    return BlueprintError(f"{source}: {'; '.join(problems)}", hint="; ".join(fixes) or None)
-
-
-def validate_blueprint(data: Any, *, source: str = "blueprint") -> Blueprint:
-    """Validate a mapping (or a Blueprint) into a Blueprint, raising `BlueprintError`."""
-    if isinstance(data, Blueprint):
-        return data
-    if not isinstance(data, Mapping):
-        raise BlueprintError(
-            f"{source}: expected a mapping of fields, got {type(data).__name__}",
-            hint="a blueprint is `key: value` lines: name, description, type, backend, actions, ...",
-        )
-    try:
-        return Blueprint.model_validate(dict(data))
-    except ValidationError as exc:
-        raise blueprint_error(source, exc) from None
-
-
-# -- YAML ----------------------------------------------------------------------
-class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader that refuses a key given twice (PyYAML otherwise keeps the last silently)."""
-
-
-def _mapping_without_duplicates(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
-    seen: set[Any] = set()
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=deep)
-        if key in seen:
-            raise yaml.constructor.ConstructorError(
-                "while constructing a mapping", node.start_mark, f"found duplicate key {key!r}", key_node.start_mark
-            )
-        seen.add(key)
-    return loader.construct_mapping(node, deep=deep)
-
-
-_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_without_duplicates)
-
-
-def parse_blueprint(text: str, *, source: str = "<string>", default_name: str | None = None) -> Blueprint:
-    """Parse YAML text into a Blueprint; `default_name` fills a missing `name`."""
-    try:
-        data = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise BlueprintError(
-            f"{source}{where}: invalid YAML: {problem}",
-            hint=f"check indentation, colons and quoting near line {mark.line + 1}" if mark else "check the syntax",
-        ) from None
-    if data is None:
-        raise BlueprintError(
-            f"{source}: the file is empty",
-            hint="a blueprint needs at least name, description and type",
-        )
-    if isinstance(data, Mapping) and default_name is not None and "name" not in data:
-        data = {"name": default_name, **data}
-    return validate_blueprint(data, source=source)
-
-
-def load_blueprint(path: str | os.PathLike[str], *, match_filename: bool = False) -> Blueprint:
-    """Read one blueprint file. A missing `name` is taken from the file name.
-
-    With `match_filename` (what the registry uses) a `name` that differs from the
-    file name is an error, so `get(name)` always finds the file that defines it.
-    """
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise BlueprintError(
-            f"{path}: cannot read: {exc.strerror or exc}", hint="check the path and permissions"
-        ) from None
-    except UnicodeDecodeError:
-        raise BlueprintError(f"{path}: not UTF-8 text", hint="save the blueprint as UTF-8 YAML") from None
-    bp = parse_blueprint(text, source=str(path), default_name=path.stem)
-    if match_filename and bp.name != path.stem:
-        raise BlueprintError(
-            f"{path}: field 'name': {bp.name!r} does not match the file name {path.name!r}",
-            hint=f"rename the file to {bp.name}{path.suffix} or set name: {path.stem}",
-        )
-    return bp
-
-
-def dump_blueprint(bp: Blueprint) -> str:
-    """YAML text for a blueprint; `parse_blueprint(dump_blueprint(bp)) == bp`."""
-    return yaml.safe_dump(bp.to_dict(), sort_keys=False, allow_unicode=True, default_flow_style=False, width=88)
-
-
-def write_blueprint(bp: Blueprint, path: str | os.PathLike[str]) -> Path:
-    """Write a blueprint atomically: a temp file in the same folder, then os.replace.
-
-    A reader (another kernel, `list()` in a loop) sees the old file or the new one,
-    never half of one; a failed write leaves no temp file behind.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # The leading '.' and the .tmp suffix keep the registry's scan from reading it.
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(dump_blueprint(bp))
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; a blueprint is not a secret
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
