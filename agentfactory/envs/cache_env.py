@@ -280,16 +280,26 @@ class CacheEnv(gym.Env[np.ndarray, np.int64]):
         Column offsets are literals (RECENCY=0, FREQUENCY=1, SIZE=2, AGE=3, REUSE_GAP=4):
         this loop is the env's cost, and a literal is the cheapest load there is.
         """
-        t, flat, log = self._t, self._flat, self._log
-        last, count, first = self._last, self._count, self._first
-        slots, row_tags, tags = self._slots, self._row_tags, self._tags
-        resident, capacity = len(slots), self.capacity
+        resident, capacity = len(self._slots), self.capacity
         fullness = resident / capacity if resident < capacity else 1.0
         if fullness != self._fullness:
             self._obs[:, FULLNESS] = fullness
             self._fullness = fullness
+        self._observe_request()
+        if resident < capacity:  # no eviction needed: candidate rows stay blank
+            if self._candidate_rows:
+                self._obs[1:, :FULLNESS] = 0.0
+                self._obs[1:, TAG:] = 0.0
+                self._row_tags[1:] = [-1] * self.k
+                self._candidate_rows = False
+            return
+        self._observe_candidates(resident)
 
+    def _observe_request(self) -> None:
+        """Row 0: the requested object's recency, frequency, size, reuse gap and tag."""
+        t, flat, log, row_tags = self._t, self._flat, self._log, self._row_tags
         key = self._keys[t]
+        count, last, first = self._count, self._last, self._first
         seen = count[key]
         if seen:
             since = last[key]
@@ -298,23 +308,20 @@ class CacheEnv(gym.Env[np.ndarray, np.int64]):
             flat[4] = log[(since - first[key]) // (seen - 1)] if seen > 1 else 1.0
         else:
             flat[0], flat[1], flat[4] = 1.0, 0.0, 1.0
-        varied_sizes, size_feature = self._varied_sizes, self._size_feature
-        if varied_sizes:
-            flat[2] = size_feature[t]
-        tag = tags[t]
+        if self._varied_sizes:
+            flat[2] = self._size_feature[t]
+        tag = self._tags[t]
         if row_tags[0] != tag:
             if row_tags[0] >= 0:
                 flat[TAG + row_tags[0]] = 0.0
             flat[TAG + tag] = 1.0
             row_tags[0] = tag
 
-        if resident < capacity:  # no eviction needed: candidate rows stay blank
-            if self._candidate_rows:
-                self._obs[1:, :FULLNESS] = 0.0
-                self._obs[1:, TAG:] = 0.0
-                row_tags[1:] = [-1] * self.k
-                self._candidate_rows = False
-            return
+    def _observe_candidates(self, resident: int) -> None:
+        """Rows 1..k: k residents sampled uniformly, the eviction candidates."""
+        t, flat, log, row_tags, tags = self._t, self._flat, self._log, self._row_tags, self._tags
+        last, count, first, slots = self._last, self._count, self._first, self._slots
+        varied_sizes, size_feature = self._varied_sizes, self._size_feature
         if not self._candidate_rows:
             self._obs[1:, CANDIDATE] = 1.0
             if not varied_sizes:
