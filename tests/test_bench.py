@@ -16,7 +16,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from agentfactory.bench.cases import EXAMPLE_COMMANDS
+from agentfactory.bench.agent_cases import EXAMPLE_COMMANDS
 from agentfactory.bench.timing import CaseResult, Sample, Target, render_table
 
 REQUIRED = {"ours_s", "baseline_s", "ratio", "target", "met"}

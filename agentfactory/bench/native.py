@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.errors import ServiceError
+from .context import raw_memcached
 from .timing import perf, time_batch, time_each
 
 
@@ -119,11 +120,7 @@ class _Worker:
 
     def memcached(self, server: str):
         if server not in self._mc:
-            from pymemcache.client.base import Client
-
-            host, _, port = server.rpartition(":")
-            self._mc[server] = Client((host, int(port)), connect_timeout=0.5, timeout=1.0, no_delay=True,
-                                      default_noreply=False)
+            self._mc[server] = raw_memcached(server)
         return self._mc[server]
 
     # ops: each returns seconds per operation of one round (or data for set-up ops)

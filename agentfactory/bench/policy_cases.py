@@ -7,15 +7,11 @@ process on the same stream, interleaved, so machine load hits them alike.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from .context import Context
 from .timing import CaseResult, Plan, Target
 
-if TYPE_CHECKING:
-    from .cases import Context
 
-
-def policies(ctx: "Context") -> list[CaseResult]:
+def policies(ctx: Context) -> list[CaseResult]:
     from ..policies import make_policy, simulate
     from ..workloads import make_workload
 

@@ -18,10 +18,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..services import SERVICE_NAMES
-from .cases import CASES, Context, MemBlob
-from .timing import CaseResult, Plan, fmt_seconds, perf, render_table
-
+from ..core.vocabulary import SERVICE_NAMES
+from .cases import CASES, CaseGroup
+from .context import Context, MemBlob
+from .timing import CaseResult, Plan, Sample, fmt_seconds, perf, render_table
 
 
 def default_home() -> Path:
@@ -138,52 +138,60 @@ def run(*, quick: bool = False, only: Sequence[str] | None = None, home: Path | 
         if any(g.needs_store for g in groups):
             bar.set_description_str("services")
             services = BenchServices(home, say, private=private)
-            state = services.up()
-            ctx.store = services.services.open_store(state)
-            if state.cache_mode == "memcached" and state.memcached_servers:
-                ctx.memcached_server = state.memcached_servers[0]
-            if any(g.needs_native for g in groups):
-                from .native import NativeWorker
-
-                if state.iowarp is None:
-                    say("native baselines: no managed IOWarp runtime in this home (AGENTFACTORY_BRIDGE is set?)")
-                else:
-                    ctx.native = NativeWorker(services.services.runtime_env(), home / "bench-native.log")
-                    ctx.native.start()
+            _open(ctx, services, home, say, native=any(g.needs_native for g in groups))
             bar.set_description_str("warm-up")
             warm_up(ctx)
         ctx.deadline = perf() + TIME_BUDGET_S[quick]
         for group in groups:
-            if group.needs_native and ctx.native is None:
-                results.append(CaseResult(group.name, "time", *_empty(), skipped="no native IOWarp client"))
-                continue
-            started = time.monotonic()
-            rows = group.run(ctx)
-            for row in rows:
-                row.extra.setdefault("case_wall_s", round(time.monotonic() - started, 2))
-            results.extend(rows)
+            results.extend(_run_group(ctx, group))
     finally:
         bar.close()
-        if ctx.store is not None:
-            for tag in ctx.tags:
-                try:
-                    if ctx.store.iowarp.tag_exists(tag):
-                        ctx.store.destroy([tag])
-                except Exception:
-                    pass
-            ctx.store.close()
-        if ctx.native is not None:
-            ctx.native.close()
-        if services is not None:
-            services.down()
+        _close(ctx, services)
         shutil.rmtree(workdir, ignore_errors=True)
     return results
 
 
-def _empty():
-    from .timing import Sample
+def _open(ctx: Context, services: BenchServices, home: Path, say: Callable[[str], None], *, native: bool) -> None:
+    """Up the services, open the store and, when a case needs it, the native worker."""
+    state = services.up()
+    ctx.store = services.services.open_store(state)
+    if state.cache_mode == "memcached" and state.memcached_servers:
+        ctx.memcached_server = state.memcached_servers[0]
+    if not native:
+        return
+    from .native import NativeWorker
 
-    return Sample(), Sample()
+    if state.iowarp is None:
+        say("native baselines: no managed IOWarp runtime in this home (AGENTFACTORY_BRIDGE is set?)")
+    else:
+        ctx.native = NativeWorker(services.services.runtime_env(), home / "bench-native.log")
+        ctx.native.start()
+
+
+def _run_group(ctx: Context, group: CaseGroup) -> list[CaseResult]:
+    if group.needs_native and ctx.native is None:
+        return [CaseResult(group.name, "time", Sample(), Sample(), skipped="no native IOWarp client")]
+    started = time.monotonic()
+    rows = group.run(ctx)
+    for row in rows:
+        row.extra.setdefault("case_wall_s", round(time.monotonic() - started, 2))
+    return rows
+
+
+def _close(ctx: Context, services: BenchServices | None) -> None:
+    """Drop the bench's tags, close the store and the worker, stop what the bench started."""
+    if ctx.store is not None:
+        for tag in ctx.tags:
+            try:
+                if ctx.store.iowarp.tag_exists(tag):
+                    ctx.store.destroy([tag])
+            except Exception:
+                pass
+        ctx.store.close()
+    if ctx.native is not None:
+        ctx.native.close()
+    if services is not None:
+        services.down()
 
 
 def summary(results: list[CaseResult]) -> str:

@@ -20,6 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..core.text import text_table
+
 Round = Callable[[], float]  # runs one timed batch, returns seconds per operation
 
 perf = time.perf_counter
@@ -241,13 +243,4 @@ def render_table(results: list[CaseResult]) -> str:
         ratio = "-" if math.isnan(r.ratio) else f"{r.ratio:.2f}"
         met = {True: "yes", False: "NO", None: ""}[r.met]
         rows.append([r.name, *ours, *base, ratio, str(r.target or "-"), met])
-    widths = [max(len(str(x)) for x in col) for col in zip(head, *rows)]
-    numeric = set(range(1, 8))
-
-    def line(cells: list[str]) -> str:
-        return "  ".join(str(c).rjust(w) if i in numeric else str(c).ljust(w)
-                         for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
-
-    out = [line(head), "  ".join("-" * w for w in widths)]
-    out += [line(r) for r in rows]
-    return "\n".join(out)
+    return "\n".join(text_table(head, rows, numeric=range(1, 8), rule=True))
