@@ -28,7 +28,7 @@ from .core.observation import Observation
 from .rewards import RewardTable
 from .storage.store import StoreResult, TwoTierStore
 from .trajectory import Trajectory
-from .uri import DataRoots, resolve_source
+from .sources import DataRoots, resolve_source
 
 _ACTION_INDEX = {name: i for i, name in enumerate(ACTION_NAMES)}
 PROGRESS_AFTER_S = 1.0  # an ingest shorter than this shows no bar: most are, and a flash of one is noise

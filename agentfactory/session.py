@@ -30,8 +30,7 @@ from .storage.cache_tier import CacheTier
 from .storage.iowarp_tier import IOWarpTier
 from .storage.store import TwoTierStore
 from .trajectory import Trajectory
-from .uri import DataRoots
-from .values import value_blob
+from .sources import DataRoots, value_blob
 
 COORDINATOR_TYPES = ("coordinator",)
 _log = logging.getLogger("agentfactory")

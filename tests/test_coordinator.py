@@ -15,7 +15,7 @@ from agentfactory.core.errors import AgentFactoryError
 from agentfactory.demo import write_sample_data
 from agentfactory.factory import BlueprintRegistry
 from agentfactory.session import Session
-from agentfactory.uri import DataRoots
+from agentfactory.sources import DataRoots
 
 EXAMPLES = [json.loads(line) for line in (Path(__file__).parent / "data" / "commands.jsonl").read_text().splitlines()]
 sdk_httpx = getattr(anthropic._base_client, "httpx2", None) or anthropic._base_client.httpx

@@ -16,7 +16,7 @@ from gymnasium.utils.env_checker import check_env
 from agentfactory.demo import DEMO_COMMANDS, write_sample_data
 from agentfactory.env import IOWarpEnv
 from agentfactory.session import Session
-from agentfactory.uri import DataRoots
+from agentfactory.sources import DataRoots
 
 pytestmark = pytest.mark.services
 
@@ -129,7 +129,7 @@ def test_hdf5_round_trips_to_equal_arrays_with_bounded_memory(services, tag, tmp
         from agentfactory.config import Settings
         from agentfactory.env import IOWarpEnv
         from agentfactory.services import Services
-        from agentfactory.uri import DataRoots
+        from agentfactory.sources import DataRoots
         svc = Services(Settings(home=Path({str(services.home)!r}), cache_mode="memcached"))
         env = IOWarpEnv(svc.open_store(), roots=DataRoots([Path({str(tmp_path)!r})], cwd=Path({str(tmp_path)!r})))
         Path('/proc/self/clear_refs').write_text('5')  # reset the RSS high-water mark

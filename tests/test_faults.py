@@ -21,7 +21,7 @@ from agentfactory.session import Session
 from agentfactory.storage.cache_backends import MemcachedBackend
 from agentfactory.storage.cache_tier import CacheTier
 from agentfactory.storage.store import TwoTierStore
-from agentfactory.uri import DataRoots
+from agentfactory.sources import DataRoots
 
 pytestmark = [pytest.mark.services, pytest.mark.faults]
 

@@ -4,16 +4,31 @@ from __future__ import annotations
 
 import builtins
 import re
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-
 
 # a quoted name in a message: 'x' or "x" (repr() picks either), escapes included
 # and only where a name can start and end, so prose between two names is never taken for one
 _QUOTED = (r"""(?:(?<=[\s(\[{,:=])|^)(?:'((?:[^'\\]|\\.){%d,})'|"((?:[^"\\]|\\.){%d,})")"""
            r"""(?=[\s)\]},.;:!?]|$)""")
 NAME_CHARS = 60
+
+#: Stored bytes + blob metadata -> the value a user stored (array, str or bytes).
+ValueDecoder = Callable[[builtins.bytes | None, dict[str, Any] | None], Any]
+_value_decoder: ValueDecoder | None = None
+
+
+def register_value_decoder(decoder: ValueDecoder) -> None:
+    """Install what `Observation.value` decodes with.
+
+    The blob layouts (and numpy, h5py) belong to `agentfactory.sources`, which
+    registers itself when imported; core must not import the top level, so the
+    dependency points outwards through this hook instead of an import here.
+    """
+    global _value_decoder
+    _value_decoder = decoder
 
 
 def shorten_names(text: str, width: int = NAME_CHARS) -> str:
@@ -81,6 +96,11 @@ class Observation(BaseModel):
 
     def value(self) -> Any:
         """The retrieved payload as the user stored it: an array for HDF5/array blobs, str for text, else bytes."""
-        from ..values import decode_value  # values -> uri -> h5py: import only when asked
-
-        return decode_value(self.data, self.metadata)
+        if self.data is None:
+            return None
+        if _value_decoder is None:
+            raise RuntimeError(
+                "no value decoder is registered: import agentfactory.sources "
+                "(anything that retrieves data, such as a Session or an IOWarpEnv, does)"
+            )
+        return _value_decoder(self.data, self.metadata)

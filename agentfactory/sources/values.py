@@ -3,17 +3,24 @@
 bytes stay bytes, str is UTF-8 with `kind: text`, numpy arrays keep dtype and
 shape in the blob metadata with the same keys an `hdf5::` dataset uses, so a
 retrieve gives back what was put: an array, a str or bytes.
+
+Importing this module registers `decode_value` as `Observation.value()`'s
+decoder: `core` knows nothing about blob layouts (nor numpy or h5py), and every
+path that produces observations with data imports `agentfactory.sources` first.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
-from .uri import SourceBlob, decode_blob
+from agentfactory.core.observation import register_value_decoder
+
+from .blobs import SourceBlob
+from .decode import decode_blob
+from .dtypes import dtype_to_json
 
 ARRAY_KIND = "array"
 TEXT_KIND = "text"
@@ -32,12 +39,6 @@ def decode_value(data: bytes | None, metadata: dict[str, Any] | None) -> Any:
     return bytes(data)
 
 
-def _dtype_json(dt: np.dtype) -> str | list:
-    if dt.fields is None and dt.subdtype is None:
-        return dt.str
-    return json.loads(json.dumps(np.lib.format.dtype_to_descr(dt)))
-
-
 def value_blob(name: str, value: Any) -> tuple[SourceBlob, str]:
     """A blob for a Python value, and a word for what it was (bytes, text, array).
 
@@ -54,7 +55,7 @@ def value_blob(name: str, value: Any) -> tuple[SourceBlob, str]:
             raise TypeError("object arrays cannot be stored (nothing is pickled); convert to a numeric or bytes dtype")
         arr = np.ascontiguousarray(arr)
         payload = arr.tobytes()
-        metadata = {"kind": ARRAY_KIND, "dtype": _dtype_json(arr.dtype), "shape": list(arr.shape), "encoding": "raw"}
+        metadata = {"kind": ARRAY_KIND, "dtype": dtype_to_json(arr.dtype), "shape": list(arr.shape), "encoding": "raw"}
         kind = "array"
     else:
         raise TypeError(f"cannot store a {type(value).__name__}; use bytes, str or a numpy array")
@@ -63,3 +64,6 @@ def value_blob(name: str, value: Any) -> tuple[SourceBlob, str]:
         return iter((payload,)) if payload else iter(())
 
     return SourceBlob(name=name, size=len(payload), metadata=metadata, chunks=chunks), kind
+
+
+register_value_decoder(decode_value)

@@ -21,7 +21,7 @@ import h5py
 import numpy as np
 import pytest
 
-import agentfactory.uri as uri_mod
+import agentfactory.sources.blobs as blobs_mod
 from agentfactory.core.errors import (
     IntegrityError,
     SourceError,
@@ -29,7 +29,17 @@ from agentfactory.core.errors import (
     UnsafePath,
     UnsupportedSource,
 )
-from agentfactory.uri import CHUNK_BYTES, DataRoots, SourceBlob, decode_blob, resolve_source, split_uri
+from agentfactory.core.vocabulary import SOURCE_SCHEMES
+from agentfactory.sources import (
+    CHUNK_BYTES,
+    DataRoots,
+    SourceBlob,
+    decode_blob,
+    resolve_source,
+    split_uri,
+)
+from agentfactory.sources.hdf5_datasets import index_blocks
+from agentfactory.sources.schemes import SCHEME_TABLE
 
 MiB = 1024 * 1024
 
@@ -75,7 +85,7 @@ def write(path: Path, data: bytes | str) -> Path:
 def h5_roundtrip(blob: SourceBlob):
     """What a retrieve hands back: streamed pieces joined, then decoded."""
     pieces = list(blob.chunks())
-    assert all(0 < len(p) <= uri_mod.CHUNK_BYTES for p in pieces)
+    assert all(0 < len(p) <= blobs_mod.CHUNK_BYTES for p in pieces)
     data = b"".join(pieces)
     assert len(data) == blob.size
     json.dumps(blob.metadata)  # metadata must be JSON-serialisable
@@ -122,6 +132,14 @@ def test_split_uri_refuses_unknown_or_missing_scheme(uri):
 def test_split_uri_refuses_non_text():
     with pytest.raises(UnsupportedSource):
         split_uri(b"file::a")  # type: ignore[arg-type]
+
+
+def test_every_scheme_of_the_vocabulary_has_a_resolver_and_a_hint():
+    """The rule parser and the resolvers read one list of schemes; the hint names each of them."""
+    assert tuple(SCHEME_TABLE) == SOURCE_SCHEMES
+    with pytest.raises(UnsupportedSource) as info:
+        split_uri("s3::bucket/k")
+    assert info.value.hint == "write file::PATH, folder::PATH, hdf5::PATH or mem::TAG/BLOB"
 
 
 # -- file:: -------------------------------------------------------------------
@@ -586,7 +604,7 @@ def test_hdf5_dataset_bigger_than_one_chunk_streams_in_pieces(root, roots):
 
 
 def test_hdf5_rows_wider_than_a_chunk_are_sliced_along_inner_axes(root, roots, monkeypatch):
-    monkeypatch.setattr(uri_mod, "CHUNK_BYTES", 1000)
+    monkeypatch.setattr(blobs_mod, "CHUNK_BYTES", 1000)
     cube = np.arange(3 * 4 * 1001, dtype="<f8").reshape(3, 4, 1001)  # one row: 32 KB, one line: 8 KB
     chunked = np.arange(5000, dtype="<i2")
     with h5py.File(root / "wide.h5", "w") as f:
@@ -607,7 +625,7 @@ def test_index_blocks_cover_the_array_in_c_order():
     shape = (3, 4, 5)
     arr = np.arange(60).reshape(shape)
     for budget in (1, 7, 40, 41, 160, 10_000):
-        parts = [arr[sel].reshape(-1) for sel in uri_mod._index_blocks(shape, 1, budget)]
+        parts = [arr[sel].reshape(-1) for sel in index_blocks(shape, 1, budget)]
         assert all(p.size <= max(budget, 1) for p in parts)
         np.testing.assert_array_equal(np.concatenate(parts), arr.reshape(-1))
 
@@ -710,7 +728,7 @@ def test_mem_reads_through_the_cache_reader(roots):
 
 
 def test_mem_big_value_is_chunked(roots, monkeypatch):
-    monkeypatch.setattr(uri_mod, "CHUNK_BYTES", 10)
+    monkeypatch.setattr(blobs_mod, "CHUNK_BYTES", 10)
     [blob] = blobs_of("mem::t/b", roots, mem_reader=lambda t, b: bytes(range(25)))
     assert [len(p) for p in blob.chunks()] == [10, 10, 5] and blob.read() == bytes(range(25))
 
@@ -753,7 +771,7 @@ PEAK_SCRIPT = textwrap.dedent(
     """
     import hashlib, json, resource, sys, tracemalloc
     import h5py, numpy
-    from agentfactory.uri import DataRoots, resolve_source
+    from agentfactory.sources import DataRoots, resolve_source
 
     def status_mb(field):
         with open("/proc/self/status") as f:
@@ -858,3 +876,59 @@ def test_hdf5_virtual_source_in_the_same_file_inside_it_is_read(root, roots):
         f.create_virtual_dataset("v", layout)
     blobs = {b.name: b for b in blobs_of("hdf5::self.h5", roots)}
     assert_same(h5_roundtrip(blobs["v"]), np.arange(4, dtype="<i8"))
+
+
+# -- layering: core stays free of sources, values and h5py ------------------------------------
+def _fresh_modules(code: str) -> dict:
+    """Run ``code`` in a new interpreter and return what it printed as JSON (imports start clean)."""
+    proc = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def test_importing_core_loads_nothing_of_the_top_level_nor_h5py():
+    report = _fresh_modules(
+        """
+        import json, pkgutil, importlib, sys
+        import agentfactory.core as core
+        for info in pkgutil.iter_modules(core.__path__):
+            importlib.import_module(f"agentfactory.core.{info.name}")
+        outside = sorted(m for m in sys.modules if m.startswith("agentfactory.")
+                         and not m.startswith("agentfactory.core"))
+        print(json.dumps({"outside": outside, "h5py": "h5py" in sys.modules}))
+        """
+    )
+    assert report == {"outside": [], "h5py": False}
+
+
+def test_importing_sources_leaves_h5py_for_the_first_hdf5_source():
+    report = _fresh_modules(
+        """
+        import json, sys
+        import agentfactory.sources
+        print(json.dumps({"h5py": "h5py" in sys.modules}))
+        """
+    )
+    assert report == {"h5py": False}
+
+
+def test_observation_value_decodes_through_the_decoder_sources_registers():
+    """core cannot decode on its own; importing agentfactory.sources (as Session and IOWarpEnv do) plugs it in."""
+    report = _fresh_modules(
+        """
+        import json
+        from agentfactory.core.observation import Observation
+        text = Observation(ok=True, data="grüße".encode(), metadata={"kind": "text", "encoding": "utf-8"})
+        try:
+            text.value()
+            before = None
+        except RuntimeError as exc:
+            before = str(exc)
+        empty = Observation(ok=False).value()
+        import agentfactory.sources
+        print(json.dumps({"before": before, "empty": empty, "after": text.value()}))
+        """
+    )
+    assert "import agentfactory.sources" in report["before"]
+    assert report["empty"] is None and report["after"] == "grüße"
