@@ -1,4 +1,4 @@
-"""The `agentfactory` command: services, the bridge, and (later) agents and benchmarks."""
+"""The `agentfactory` command: services, the bridge, agents, blueprints, benchmarks and the policy lab."""
 
 from __future__ import annotations
 
@@ -84,7 +84,7 @@ def _demo(args: argparse.Namespace) -> int:
     from .config import Settings
     from .demo import DEMO_COMMANDS, write_sample_data
     from .session import Session
-    from .uri import DataRoots
+    from .sources import DataRoots
 
     settings = Settings.from_env()
     settings.home.mkdir(parents=True, exist_ok=True)
@@ -147,12 +147,33 @@ def _bench(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="agentfactory", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
+    _add_service_commands(sub)
+    _add_agent_commands(sub)
+    _add_blueprint_commands(sub)
+    _add_bench_command(sub)
 
+    from .policies.command import add_parser as add_policies_parser
+
+    add_policies_parser(sub)
+    return parser
+
+
+Subparsers = argparse._SubParsersAction  # what add_subparsers() returns (argparse names no public type)
+
+
+def _add_service_commands(sub: Subparsers) -> None:
     p = sub.add_parser("services", help="start, stop or show memcached, the IOWarp runtime and the bridge")
     p.add_argument("op", choices=["up", "down", "status"], nargs="?", default="status")
     p.add_argument("--json", action="store_true", help="print the status as JSON")
     p.set_defaults(func=_services)
 
+    p = sub.add_parser("bridge", help="serve the IOWarp runtime over ZeroMQ (started by `services up`)")
+    p.add_argument("--endpoint", default="tcp://127.0.0.1:5555", help="ZeroMQ endpoint to bind (loopback by default)")
+    p.add_argument("--connect-timeout", type=float, default=20.0, help="seconds to wait for the runtime")
+    p.set_defaults(func=_bridge)
+
+
+def _add_agent_commands(sub: Subparsers) -> None:
     p = sub.add_parser("parse", help="show how commands are routed (agent, action, params), executing nothing")
     p.add_argument("commands", nargs="+", metavar="CMD")
     p.add_argument("--json", action="store_true", help="one JSON line per command")
@@ -172,6 +193,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--stop-services", action="store_true", help="stop the services afterwards")
     p.set_defaults(func=_demo)
 
+
+def _add_blueprint_commands(sub: Subparsers) -> None:
     p = sub.add_parser("list", help="list agent blueprints")
     p.set_defaults(func=_blueprints)
     p = sub.add_parser("show", help="print one blueprint as YAML")
@@ -188,11 +211,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name")
     p.set_defaults(func=_blueprints)
 
-    p = sub.add_parser("bridge", help="serve the IOWarp runtime over ZeroMQ (started by `services up`)")
-    p.add_argument("--endpoint", default="tcp://127.0.0.1:5555", help="ZeroMQ endpoint to bind (loopback by default)")
-    p.add_argument("--connect-timeout", type=float, default=20.0, help="seconds to wait for the runtime")
-    p.set_defaults(func=_bridge)
 
+def _add_bench_command(sub: Subparsers) -> None:
     p = sub.add_parser("bench", help="benchmark our paths against raw memcached / IOWarp baselines")
     p.add_argument("--quick", action="store_true", help="fewer rounds and operations (about a minute)")
     p.add_argument("--json", action="store_true", help="print one JSON object {case: {ours_s, baseline_s, ratio, ...}}")
@@ -202,11 +222,6 @@ def build_parser() -> argparse.ArgumentParser:
                    help="services home to use or start (default: <state dir>/bench; running services there are reused)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     p.set_defaults(func=_bench)
-
-    from .policies.command import add_parser as add_policies_parser
-
-    add_policies_parser(sub)
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
