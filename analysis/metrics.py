@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from agentfactory.trajectory import MANUAL_AGENT
+from agentfactory.trajectory import SUMMARY_FIELDS, retrieves, run_summary
 
 __all__ = [
     "compare_runs",
@@ -32,38 +32,7 @@ __all__ = [
     "tier_contents",
 ]
 
-#: Columns of :func:`compare_runs` / entries of :func:`run_summary`, in order.
-SUMMARY_FIELDS: tuple[str, ...] = (
-    "steps",
-    "retrieves",
-    "hit_rate",
-    "reward_total",
-    "reward_mean",
-    "errors",
-    "latency_ms_median",
-    "latency_ms_p95",
-)
-
 _TIER_COLUMNS: tuple[str, ...] = ("iowarp_blobs", "cached_blobs", "iowarp_bytes", "cached_bytes")
-
-
-def retrieves(df: pd.DataFrame, *, manual: bool = False) -> pd.DataFrame:
-    """The steps that looked in the cache: rows whose ``cache_hit`` is not missing.
-
-    ``cache_hit`` comes back as the nullable ``boolean`` dtype even when a
-    hand-built frame stored it as objects (``True``/``False``/``None``).
-    Steps of agent ``manual`` (a person inspecting) count only with ``manual=True``.
-    """
-    if not manual and "agent" in df.columns and len(df):
-        df = df.loc[(df["agent"] != MANUAL_AGENT).fillna(True).to_numpy(dtype=bool)]
-    if "cache_hit" not in df.columns or df.empty:
-        out = df.iloc[0:0].copy()
-        out["cache_hit"] = pd.array([], dtype="boolean")
-        return out
-    hit = df["cache_hit"].astype("boolean")
-    out = df.loc[hit.notna().to_numpy()].copy()
-    out["cache_hit"] = hit[hit.notna()]
-    return out
 
 
 def _steps(df: pd.DataFrame) -> pd.Index:
@@ -162,32 +131,6 @@ def tier_contents(snapshot: Iterable[Mapping[str, Any]] | pd.DataFrame | None) -
         for name in ("iowarp_bytes", "cached_bytes"):
             frame[name] = frame[name].astype("Int64")
     return frame.set_index("tag")
-
-
-def run_summary(df: pd.DataFrame, *, manual: bool = False) -> pd.Series:
-    """The headline numbers of one run, as a Series (see :data:`SUMMARY_FIELDS`).
-
-    ``hit_rate`` is hits / retrieves (NaN without retrieves; ``manual``
-    retrieves count only with ``manual=True``), ``errors`` the steps with
-    ``ok`` false, latencies the median and 95th percentile of ``latency_ms``
-    over all steps (NaN without steps).
-    """
-    looked = retrieves(df, manual=manual)
-    n_looked = len(looked)
-    reward = df["reward"].astype("float64") if "reward" in df.columns else pd.Series(dtype="float64")
-    latency = df["latency_ms"].astype("float64").dropna() if "latency_ms" in df.columns else pd.Series(dtype="float64")
-    errors = int((~df["ok"].astype(bool)).sum()) if "ok" in df.columns else 0
-    values: dict[str, Any] = {
-        "steps": len(df),
-        "retrieves": n_looked,
-        "hit_rate": float(looked["cache_hit"].sum()) / n_looked if n_looked else np.nan,
-        "reward_total": float(reward.sum()),
-        "reward_mean": float(reward.mean()) if len(reward) else np.nan,
-        "errors": errors,
-        "latency_ms_median": float(latency.median()) if len(latency) else np.nan,
-        "latency_ms_p95": float(latency.quantile(0.95)) if len(latency) else np.nan,
-    }
-    return pd.Series(values, index=list(SUMMARY_FIELDS), dtype=object, name="value")
 
 
 def compare_runs(runs: Mapping[str, pd.DataFrame]) -> pd.DataFrame:

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from agentfactory.trajectory import COLUMNS, DTYPES, Trajectory, TrajectorySummary, decode_params
+from agentfactory.trajectory import COLUMNS, DTYPES, Trajectory, decode_params, run_summary
 
 T0 = datetime(2024, 5, 1, 12, 0, 0, 123456, tzinfo=timezone.utc)
 
@@ -176,33 +176,38 @@ def test_steps_count_across_episodes_and_new_episode_returns_the_next_number():
 
 
 # -- summary ---------------------------------------------------------------------
-def test_summary_counts_hits_only_where_the_cache_was_consulted():
-    s = _experiment().summary()
+def test_the_run_summary_counts_hits_only_where_the_cache_was_consulted():
+    s = run_summary(_experiment().to_frame())
 
-    assert isinstance(s, TrajectorySummary)
-    assert s.steps == 5 and s.episodes == 2 and s.errors == 1
-    assert s.hit_rate == pytest.approx(1 / 3)  # one hit, two misses; two steps had no lookup
-    assert s.total_reward == pytest.approx(0.1 + 0.3 + 0.2 - 0.5 + 0.1)
-    assert s["hit_rate"] == s.hit_rate and dict(s)["errors"] == 1
-
-    table = s.to_frame()
-    assert table.index.names == ["agent", "action"]
-    assert list(table.columns) == ["steps", "reward_sum", "reward_mean"]
-    assert table.loc[("retriever", "retrieve"), "steps"] == 3
-    assert table.loc[("retriever", "retrieve"), "reward_sum"] == pytest.approx(0.0)
-    assert table.loc[("ingestor", "assimilate"), "reward_mean"] == pytest.approx(0.1)
-    assert table.loc[("retriever", "query"), "steps"] == 1
-    assert "hit rate" in s._repr_html_()
+    assert (s["steps"], s["retrieves"], s["errors"]) == (5, 3, 1)
+    assert s["hit_rate"] == pytest.approx(1 / 3)  # one hit, two misses; two steps had no lookup
+    assert s["reward_total"] == pytest.approx(0.1 + 0.3 + 0.2 - 0.5 + 0.1)
 
 
-def test_summary_of_an_empty_or_cache_free_trajectory_has_no_hit_rate():
-    empty = Trajectory().summary()
-    assert (empty.steps, empty.episodes, empty.hit_rate, empty.total_reward, empty.errors) == (0, 0, None, 0.0, 0)
-    assert empty.to_frame().empty
+def test_a_person_inspecting_the_store_does_not_move_the_hit_rate():
+    t = Trajectory()
+    t.record(agent="retriever", action="retrieve", params=None, ok=True, reward=0.2, cache_hit=False)
+    t.record(agent="manual", action="retrieve", params=None, ok=True, reward=0.3, cache_hit=True)
+    assert run_summary(t.to_frame())["hit_rate"] == 0.0
+    assert run_summary(t.to_frame(), manual=True)["hit_rate"] == 0.5
+
+
+def test_the_summary_of_an_empty_or_cache_free_trajectory_has_no_hit_rate():
+    empty = run_summary(Trajectory().to_frame())
+    assert (empty["steps"], empty["retrieves"], empty["reward_total"], empty["errors"]) == (0, 0, 0.0, 0)
+    assert np.isnan(empty["hit_rate"])
 
     t = Trajectory()
     t.record(agent="ingestor", action="assimilate", params={"src": "mem::x", "dst": "t"}, ok=True, reward=0.1)
-    assert t.summary().hit_rate is None
+    assert np.isnan(run_summary(t.to_frame())["hit_rate"])
+
+
+def test_analysis_reads_the_same_summary_not_a_copy_of_it():
+    from agentfactory.analysis import retrieves as analysis_retrieves
+    from agentfactory.analysis import run_summary as analysis_summary
+    from agentfactory.trajectory import retrieves
+
+    assert analysis_summary is run_summary and analysis_retrieves is retrieves
 
 
 # -- persistence -------------------------------------------------------------------
