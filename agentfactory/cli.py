@@ -85,6 +85,7 @@ def _demo(args: argparse.Namespace) -> int:
     from .demo import DEMO_COMMANDS, write_sample_data
     from .session import Session
     from .sources import DataRoots
+    from .trajectory import run_summary
 
     settings = Settings.from_env()
     settings.home.mkdir(parents=True, exist_ok=True)
@@ -101,10 +102,10 @@ def _demo(args: argparse.Namespace) -> int:
             hit = "" if r.cache_hit is None else ("hit" if r.cache_hit else "miss")
             outcome = "ok" if r.ok else (r.error or "error")
             print(row.format(r.step, command, r.agent, r.action, outcome, hit, f"{r.reward:+.2f}"))
-        summary = session.trajectory.summary()
-        hit_rate = "n/a" if summary.hit_rate is None else f"{summary.hit_rate:.0%}"
-        print(f"\nsteps {summary.steps}   hit rate {hit_rate}   reward total {summary.total_reward:+.2f}   "
-              f"errors {summary.errors}")
+        summary = run_summary(session.trajectory.to_frame())
+        hit_rate = f"{summary['hit_rate']:.0%}" if summary["retrieves"] else "n/a"
+        print(f"\nsteps {summary['steps']}   hit rate {hit_rate}   reward total {summary['reward_total']:+.2f}   "
+              f"errors {summary['errors']}")
     finally:
         session.close(stop_services=args.stop_services)
         os.chdir(previous)
