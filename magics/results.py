@@ -16,9 +16,9 @@ from typing import Any
 
 import pandas as pd
 
+from agentfactory.core.text import text_table
 from agentfactory.session import StepRecord
-
-from agentfactory.values import decode_value
+from agentfactory.sources import decode_value
 
 _TARGET_WIDTH = 44
 
@@ -79,22 +79,11 @@ def _window(n: int, limit: int) -> tuple[list[int], int]:
 
 
 def _text_table(header: Sequence[str], rows: list[list[str]], gap_after: int | None, gap_text: str) -> list[str]:
-    """A fixed-width table; the last column is left unpadded (it is the unstable one)."""
-    widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(header)]
+    """`core.text.text_table` with a "… N more …" line after row `gap_after` (head and tail shown)."""
     numeric = {i for i, h in enumerate(header) if h in ("step", "reward")}
-
-    def line(cells: Sequence[str]) -> str:
-        out = []
-        for i, cell in enumerate(cells):
-            last = i == len(cells) - 1
-            out.append(cell.rjust(widths[i]) if i in numeric else (cell if last else cell.ljust(widths[i])))
-        return "  ".join(out).rstrip()
-
-    lines = [line(header)]
-    for i, row in enumerate(rows):
-        lines.append(line(row))
-        if gap_after is not None and i == gap_after:
-            lines.append(f"  {gap_text}")
+    lines = text_table(header, rows, numeric=numeric)
+    if gap_after is not None:
+        lines.insert(gap_after + 2, f"  {gap_text}")  # after the header and rows 0..gap_after
     return lines
 
 

@@ -7,8 +7,10 @@ from typing import Any
 import pandas as pd
 
 from agentfactory.session import Session
+from agentfactory.trajectory import run_summary
 
 from .results import Message
+
 
 # -- views ----------------------------------------------------------------------------
 def blobs_frame(session: Session, refs: list[Any]) -> pd.DataFrame:
@@ -39,13 +41,14 @@ def stats_frame(session: Session) -> pd.DataFrame:
     """Store and cache counters plus the trajectory's totals, one row per counter."""
     stats = session.store.stats()
     rows = [(section, key, value) for section, values in stats.items() for key, value in values.items()]
-    summary = session.trajectory.summary()
+    steps = session.trajectory.to_frame()
+    summary = run_summary(steps)  # the agents' hit rate: manual steps (a person looking) left out
     rows += [
-        ("session", "steps", summary.steps),
-        ("session", "episodes", summary.episodes),
-        ("session", "hit_rate", summary.hit_rate),
-        ("session", "total_reward", round(summary.total_reward, 6)),
-        ("session", "errors", summary.errors),
+        ("session", "steps", summary["steps"]),
+        ("session", "episodes", int(steps["episode"].nunique())),
+        ("session", "hit_rate", None if pd.isna(summary["hit_rate"]) else summary["hit_rate"]),
+        ("session", "total_reward", round(summary["reward_total"], 6)),
+        ("session", "errors", summary["errors"]),
     ]
     frame = pd.DataFrame(rows, columns=["section", "counter", "value"])
     return frame.set_index(["section", "counter"])

@@ -20,12 +20,14 @@ import pytest
 from IPython.core.displaypub import CapturingDisplayPublisher
 from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
+from traitlets import TraitError
 from traitlets.config import Config
 
 from agentfactory.magics import AgentMagics, AgentResult, RouteResult, interpolate
-from agentfactory.magics.agent_magics import assignment_transform, split_options
+from agentfactory.magics.kernel import say
+from agentfactory.magics.syntax import assignment_transform, split_options
 from agentfactory.session import Session
-from agentfactory.uri import DataRoots
+from agentfactory.sources import DataRoots
 
 pytestmark = pytest.mark.services
 
@@ -197,13 +199,12 @@ def test_live_view_is_one_display_updated_per_step(ip, magics, tag, monkeypatch)
 
 
 def test_unknown_backend_is_a_one_line_usage_error(ip, magics, tag, capsys):
-    ip.run_line_magic("config", 'AgentMagics.backend = "nonsense"')
     before = len(magics.session.trajectory)
     with pytest.raises(UsageError, match=r"unknown backend 'nonsense'") as err:
-        ip.run_cell_magic("agent", "", f"query {tag}")
+        ip.run_cell_magic("agent", "--backend nonsense", f"query {tag}")
     assert "\n" not in str(err.value)
 
-    cell = ip.run_cell(f"%%agent\nquery {tag}\n")  # what a notebook user sees
+    cell = ip.run_cell(f"%%agent --backend nonsense\nquery {tag}\n")  # what a notebook user sees
     assert isinstance(cell.error_in_exec, UsageError)
     shown = capsys.readouterr()
     lines = [ln for ln in (shown.out + shown.err).splitlines() if ln.strip()]
@@ -212,6 +213,25 @@ def test_unknown_backend_is_a_one_line_usage_error(ip, magics, tag, capsys):
 
     with pytest.raises(UsageError, match="unknown backend 'bogus'"):
         ip.run_line_magic("agent", f"--backend bogus query {tag}")
+
+
+def test_settings_are_checked_when_assigned(ip, magics, caplog):
+    """A bad backend fails at the `%config` line (naming the allowed ones), not cells later."""
+    with pytest.raises(TraitError, match=r"one of rule, claude, ollama .*not 'gpt'"):
+        magics.backend = "gpt"
+    with caplog.at_level("ERROR"):
+        ip.run_line_magic("config", 'AgentMagics.backend = "gpt"')  # %config shows the error, keeps the value
+    assert magics.backend == "rule"
+    assert any("AgentMagics.backend must be one of rule, claude, ollama" in r.getMessage() for r in caplog.records)
+
+    ip.run_line_magic("config", 'AgentMagics.backend = "ollama"')
+    assert magics.backend == "ollama"
+    magics.backend = ""  # the agent's own backend
+    with pytest.raises(TraitError, match="display_limit must be 0"):
+        magics.display_limit = -1
+    with pytest.raises(TraitError, match="blueprint name"):
+        magics.agent = " "
+    assert (magics.display_limit, magics.agent) == (20, "coordinator_agent")
 
 
 def test_library_errors_become_usage_errors(ip, magics, tag):
@@ -365,6 +385,11 @@ def test_iowarp_usage_errors(ip, magics):
     for line, message in [
         ("", "needs a subcommand"),
         ("frobnicate", "unknown %iowarp subcommand 'frobnicate'"),
+        ("tag", "unknown %iowarp subcommand 'tag' (did you mean 'tags'?)"),
+        ("stats extra", r"unrecognized arguments: extra"),
+        ("ls --bogus-flag", r"usage: %iowarp ls \[PATTERN\]"),
+        ("get t b c", r"usage: %iowarp get TAG BLOB"),
+        ("services down --forse", r"unrecognized arguments: --forse"),
         ("get onlyone", r"usage: %iowarp get TAG BLOB"),
         ("put t", r"usage: %iowarp put"),
         ("prune t", r"usage: %iowarp prune"),
@@ -376,6 +401,20 @@ def test_iowarp_usage_errors(ip, magics):
         with pytest.raises(UsageError, match=re.escape(message) if "usage" not in message else message):
             ip.run_line_magic("iowarp", line)
     assert "put TAG BLOB" in ip.run_line_magic("iowarp", "help")
+
+
+def test_a_bad_iowarp_subcommand_or_flag_is_a_usage_error_with_usage_never_an_exit(ip, magics, capsys):
+    """argparse would print and `sys.exit(2)`: in a kernel that is a SystemExit traceback."""
+    for line in ["frobnicate", "services sideways", "history --last 3", "destroy"]:
+        cell = ip.run_cell(f"%iowarp {line}")
+        assert isinstance(cell.error_in_exec, UsageError), (line, cell.error_in_exec)
+        shown = capsys.readouterr()
+        text = shown.out + shown.err
+        assert "Traceback" not in text and "SystemExit" not in text
+        assert re.search(r"^usage: %iowarp", text, re.M), text
+    shown = ip.run_line_magic("iowarp", "services -h")  # help is an answer, not an exit
+    assert "usage: %iowarp services [status|up|down [--force]]" in shown and "--force" in shown
+    assert ip.run_line_magic("iowarp", "help prune").startswith("usage: %iowarp prune TAG BLOB...")
 
 
 def test_reset_starts_a_new_episode(ip, magics, tag):
@@ -445,7 +484,7 @@ def test_dashboard_follows_the_session(ip, magics, tag):
 
 
 def test_exit_hook_stops_only_the_services_it_saw_start():
-    from agentfactory.magics.agent_magics import _stop_at_exit
+    from agentfactory.magics.kernel import _stop_at_exit
     from agentfactory.services import ProcInfo, ServicesState
 
     class FakeServices:
@@ -458,11 +497,11 @@ def test_exit_hook_stops_only_the_services_it_saw_start():
         def down(self):
             self.downs += 1
 
-    started = ServicesState(cache_mode="memcached", runtime=ProcInfo(pid=11, port=2000))
+    started = ServicesState(cache_mode="memcached", iowarp=ProcInfo(pid=11, port=2000))
     same = FakeServices(started.model_copy(deep=True))
     _stop_at_exit(same, started)
     assert same.downs == 1
-    replaced = FakeServices(ServicesState(cache_mode="memcached", runtime=ProcInfo(pid=12, port=2000)))
+    replaced = FakeServices(ServicesState(cache_mode="memcached", iowarp=ProcInfo(pid=12, port=2000)))
     _stop_at_exit(replaced, started)  # someone restarted them since: not ours any more
     gone = FakeServices(None)
     _stop_at_exit(gone, started)
@@ -633,7 +672,7 @@ def test_service_notes_are_displayed_not_written_to_stderr(ip, magics, capsys, c
     captured = CapturingDisplayPublisher()
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(ip, "display_pub", captured)
-        magics._say("memcached running on 127.0.0.1:11211")
+        say("memcached running on 127.0.0.1:11211")  # what the magics show for the session's notes
     assert capsys.readouterr().err == ""
     assert captured.outputs[-1]["data"]["text/plain"] == "agentfactory: memcached running on 127.0.0.1:11211"
 
