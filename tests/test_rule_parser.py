@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from agentfactory.agents.rule_parser import OWNER, parse_command
+from agentfactory.agents.rules import parse_command
 from agentfactory.core.actions import ACTION_NAMES, Action
 from agentfactory.core.errors import ParseError
+from agentfactory.core.vocabulary import ACTION_OWNERS
 
 # A copy of shared/examples/commands.jsonl travels with the tests, so they run
 # from a bare clone; ../shared/examples is the original it was taken from.
@@ -43,12 +44,12 @@ def test_examples(case):
         refusal(case["command"])
         return
     assert parsed(case["command"]) == (case["action"], case["params"])
-    assert OWNER[case["action"]] == case["agent"]
+    assert ACTION_OWNERS[case["action"]] == case["agent"]
 
 
 def test_owner_covers_every_action():
-    assert set(OWNER) == set(ACTION_NAMES)
-    assert {OWNER["assimilate"], OWNER["destroy"]} == {"ingestor"}
+    assert set(ACTION_OWNERS) == set(ACTION_NAMES)
+    assert {ACTION_OWNERS["assimilate"], ACTION_OWNERS["destroy"]} == {"ingestor"}
 
 
 def test_returns_a_validated_action():

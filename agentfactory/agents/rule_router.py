@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from ..core.errors import RoutingError
 from .routing import AgentCard, RouteDecision, check_agents
-from .rule_parser import parse_command
+from .rules import parse_command
 
 
 class RuleRouter:
