@@ -8,12 +8,16 @@ the failure reward, and nothing stored is lost.
 Observations for RL code are a small numeric dict (ok, hit, counts, running
 hit rate); the full pydantic `Observation`, with the bytes a retrieve
 returned, travels in `info["observation"]`; the reward's parts in
-`info["reward_parts"]`.
+`info["reward_parts"]`. Timings and the step's index in the trajectory are
+not in `info`, which stays the same for the same seed (`check_env` asserts
+it): they are `last_latency_ms` and `last_step`.
+
+A step limit is Gymnasium's own `TimeLimit` wrapper around the env, not a
+counter inside it: `make_env(store, max_steps=N)` builds one.
 """
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Callable
 from typing import Any
@@ -21,14 +25,15 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
+from gymnasium.wrappers import TimeLimit
 
 from .core.actions import ACTION_NAMES, Action, parse_action
 from .core.errors import AgentFactoryError, InternalError, StorageError
 from .core.observation import Observation
 from .rewards import RewardTable
+from .sources import DataRoots, resolve_source
 from .storage.store import StoreResult, TwoTierStore
 from .trajectory import Trajectory
-from .sources import DataRoots, resolve_source
 
 _ACTION_INDEX = {name: i for i, name in enumerate(ACTION_NAMES)}
 PROGRESS_AFTER_S = 1.0  # an ingest shorter than this shows no bar: most are, and a flash of one is noise
@@ -81,6 +86,21 @@ def _observation_space() -> spaces.Dict:
 
 
 class IOWarpEnv(gym.Env):
+    """The store as a Gymnasium env: `step` validates, executes, scores and records one action.
+
+    Args:
+        store: the store, or a callable that opens it on first use (so building
+            agents to route a command never starts services).
+        roots: where `file::`, `folder::` and `hdf5::` sources may resolve.
+        rewards: the reward table, or overrides of its defaults.
+        trajectory: where steps are recorded; a new one by default.
+
+    `step` never raises for a bad action or a store failure: the step fails,
+    with a typed error in `info["observation"]` and the failure reward. It is
+    never terminated (a store has no end state); wrap it in `TimeLimit`
+    (see `make_env`) to truncate episodes.
+    """
+
     metadata = {"render_modes": []}
     #: a tqdm-like factory (``tqdm.auto.tqdm``: a widget in a notebook) for assimilates, or None (no bar);
     #: it may return None. The env never imports a widget library itself.
@@ -93,7 +113,6 @@ class IOWarpEnv(gym.Env):
         roots: DataRoots | None = None,
         rewards: RewardTable | dict[str, float] | None = None,
         trajectory: Trajectory | None = None,
-        max_steps: int | None = None,
     ) -> None:
         # a callable is resolved on first use, so building agents (e.g. to parse
         # or route a command) never starts the services
@@ -102,10 +121,12 @@ class IOWarpEnv(gym.Env):
         self.roots = roots or DataRoots()
         self.rewards = rewards if isinstance(rewards, RewardTable) else RewardTable(**(rewards or {}))
         self.trajectory = trajectory if trajectory is not None else Trajectory()
-        self.max_steps = max_steps
         self.action_space = ActionSpace()
         self.observation_space = _observation_space()
         self.last_latency_ms = 0.0
+        #: the trajectory index of this env's latest step, as `Trajectory.record` returned it
+        #: (the trajectory's length may already count steps other envs recorded since)
+        self.last_step: int | None = None
         self._steps = 0
         self._hits = 0
         self._retrieves = 0
@@ -120,8 +141,9 @@ class IOWarpEnv(gym.Env):
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
         super().reset(seed=seed)
         if seed is not None:
-            random.seed(seed)
-            self.action_space.seed(seed)
+            # Samples follow the env's seed through its own generator; the
+            # global `random` belongs to the user and is never reseeded.
+            self.action_space.seed(int(self.np_random.integers(2**31)))
         if self._steps or len(self.trajectory):
             self.trajectory.new_episode()
         self._steps = self._hits = self._retrieves = 0
@@ -167,16 +189,14 @@ class IOWarpEnv(gym.Env):
         if observation.cache_hit is not None:
             self._retrieves += 1
             self._hits += observation.cache_hit
-        self.trajectory.record(
+        self.last_step = self.trajectory.record(
             agent=agent, action=observation.action or "none", params=params, ok=observation.ok, reward=reward,
             cache_hit=observation.cache_hit, tier=observation.tier, blobs=len(observation.blobs),
             bytes=observation.bytes, latency_ms=latency_ms, error=observation.error, command=command, extra=extra,
             message=observation.explain(),
         )
-        truncated = self.max_steps is not None and self._steps >= self.max_steps
-        # info stays deterministic for a seed (check_env asserts it): timings live in the trajectory
         info = {"observation": observation, "reward_parts": parts}
-        return self._vector(observation), reward, False, truncated, info
+        return self._vector(observation), reward, False, False, info
 
     # -- execution ------------------------------------------------------------------
     def execute(self, action: Action, sources: list[Any] | None = None) -> StoreResult:
@@ -229,6 +249,18 @@ class IOWarpEnv(gym.Env):
             "bytes": _f32(obs.bytes),
             "hit_rate": _f32(hit_rate),
         }
+
+
+def make_env(
+    store: TwoTierStore | Callable[[], TwoTierStore], *, max_steps: int | None = None, **options: Any
+) -> gym.Env:
+    """An `IOWarpEnv` (`options` as its constructor takes them), truncated after `max_steps` steps if given.
+
+    The limit is Gymnasium's `TimeLimit`: `truncated` is True on the step that
+    reaches it, and `reset()` starts the count again.
+    """
+    env = IOWarpEnv(store, **options)
+    return TimeLimit(env, max_episode_steps=max_steps) if max_steps is not None else env
 
 
 def _with_progress(sources: Any, factory: Callable[..., Any], dst: str) -> Any:

@@ -15,22 +15,22 @@ from pathlib import Path
 from typing import Any
 
 from .agents.coordinator import Coordinator
+from .agents.routers import make_router
 from .agents.routing import RouteDecision, Router
-from .agents.rule_router import RuleRouter
 from .agents.specialists import SpecialistAgent
 from .config import Settings
 from .core.actions import parse_action
-from .core.errors import AgentFactoryError, ConfigError
+from .core.errors import AgentFactoryError
 from .core.observation import Observation
 from .env import IOWarpEnv
 from .factory import Blueprint, BlueprintRegistry, buildable
 from .services import Services
+from .sources import DataRoots, value_blob
 from .storage.cache_backends import MemcachedBackend
 from .storage.cache_tier import CacheTier
 from .storage.iowarp_tier import IOWarpTier
 from .storage.store import TwoTierStore
 from .trajectory import Trajectory
-from .sources import DataRoots, value_blob
 
 COORDINATOR_TYPES = ("coordinator",)
 _log = logging.getLogger("agentfactory")
@@ -58,39 +58,11 @@ class StepRecord:
         return self.observation.value() if self.observation else None
 
 
-def make_router(backend: str, *, model: str | None = None, cassette: str | Path | None = None,
-                cassette_mode: str = "auto") -> Router:
-    if backend == "rule":
-        return RuleRouter()
-    from .agents.cassette import Cassette
-
-    tape = Cassette(cassette, mode=cassette_mode) if cassette else None
-    opts: dict[str, Any] = {"cassette": tape}
-    if model:
-        opts["model"] = model
-    if backend == "claude":
-        from .agents.claude_router import ClaudeRouter
-
-        return ClaudeRouter(**opts)
-    if backend == "ollama":
-        from .agents.ollama_router import OllamaRouter
-
-        return OllamaRouter(**opts)
-    raise ConfigError(f"unknown backend {backend!r}", hint="use rule, claude or ollama")
-
-
 def _params_of(action: dict[str, Any]) -> dict[str, Any]:
     try:
         return parse_action(action).params_dict()
     except AgentFactoryError:  # the failed step is recorded by the env; show what was given
         return {k: v for k, v in action.items() if k != "action"} if isinstance(action, dict) else {}
-
-
-def info_latency(coord: Coordinator, decision: RouteDecision | None) -> float:
-    """Latency of the step just taken, read from the env that took it."""
-    agent = coord.agents.get(decision.agent) if decision else None
-    env = agent.env if agent else next(iter(coord.agents.values())).env
-    return env.last_latency_ms
 
 
 class Session:
@@ -207,7 +179,8 @@ class Session:
             else:  # running one specialist on its own: it is the only agent
                 agents = self.specialists([name])
             router = self.router or make_router(backend, model=bp.model, cassette=self.cassette)
-            self._coordinators[key] = Coordinator(agents, router)
+            # the coordinator's own env records what no specialist took, with this blueprint's rewards
+            self._coordinators[key] = Coordinator(agents, router, env=self._env_for(bp))
         return self._coordinators[key]
 
     def use_cassette(self, path: str | Path | None) -> None:
@@ -224,7 +197,7 @@ class Session:
         coord = self.coordinator(agent=agent, backend=backend)
         _ = self.store  # services up before routing, so a slow start is not billed to the step
         decision, (_obs, reward, _term, _trunc, info) = coord.run(command)
-        return self._record(command, decision, reward, info["observation"], latency_ms=info_latency(coord, decision))
+        return self._record(coord.env_for(decision), command, decision, reward, info["observation"])
 
     def manual(self, action: dict[str, Any], *, command: str | None = None, sources: list[Any] | None = None
                ) -> StepRecord:
@@ -234,8 +207,8 @@ class Session:
             self._manual_env.progress_bar = self._bar
         _ = self.store  # services up before the clock starts
         _obs, reward, _t, _tr, info = self._manual_env.step(action, agent="manual", command=command, sources=sources)
-        return self._record(command, None, reward, info["observation"], agent="manual",
-                            latency_ms=self._manual_env.last_latency_ms, params=_params_of(action))
+        return self._record(self._manual_env, command, None, reward, info["observation"], agent="manual",
+                            params=_params_of(action))
 
     def put(self, tag: str, blob: str, value: Any, *, source: str = "value", command: str | None = None
             ) -> StepRecord:
@@ -247,14 +220,14 @@ class Session:
         action = {"action": "assimilate", "src": f"python::{source}", "dst": tag, "format": kind}
         return self.manual(action, command=command, sources=[src])
 
-    def _record(self, command: str | None, decision: RouteDecision | None, reward: float, obs: Observation,
-                agent: str | None = None, latency_ms: float = 0.0, params: dict[str, Any] | None = None) -> StepRecord:
-        row = len(self.trajectory) - 1
+    def _record(self, env: IOWarpEnv, command: str | None, decision: RouteDecision | None, reward: float,
+                obs: Observation, agent: str | None = None, params: dict[str, Any] | None = None) -> StepRecord:
+        """What a user reads of the step `env` just recorded: at the index its `record` returned."""
         frame_agent = agent or (decision.agent if decision else "coordinator")
         params = decision.action.params_dict() if decision else (params or {})
         return StepRecord(
-            step=row, command=command, agent=frame_agent, action=obs.action or "none", params=params, ok=obs.ok,
-            reward=reward, cache_hit=obs.cache_hit, tier=obs.tier, latency_ms=latency_ms,
+            step=env.last_step, command=command, agent=frame_agent, action=obs.action or "none", params=params,
+            ok=obs.ok, reward=reward, cache_hit=obs.cache_hit, tier=obs.tier, latency_ms=env.last_latency_ms,
             error=obs.error, message=obs.explain(), observation=obs,
         )
 

@@ -138,3 +138,23 @@ def test_an_agent_keeps_its_own_endpoints_and_ttl_from_its_blueprint(services, r
     assert [brief.run(f"get notes.txt from {tag}").cache_hit for _ in range(2)] == [False, True]
     time.sleep(2.1)
     assert brief.run(f"get notes.txt from {tag}").cache_hit is False  # expired after its TTL
+
+
+def test_a_command_nobody_can_route_is_the_coordinators_own_failed_step(registry, tmp_path):
+    """Recorded on the coordinator's env with its blueprint's rewards, not on whichever specialist comes first."""
+    (tmp_path / "blueprints").mkdir()
+    (tmp_path / "blueprints" / "aardvark_agent.yaml").write_text(
+        "name: aardvark_agent\ndescription: Lists what is kept.\ntype: retriever\nactions: [list_blobs]\n"
+        "rewards: {failure: -9.0}\n")
+    (tmp_path / "blueprints" / "strict_agent.yaml").write_text(
+        "name: strict_agent\ndescription: Routes, and counts a command it cannot route as costly.\n"
+        "type: coordinator\nrewards: {failure: -2.0}\n")
+    coordinator = Session(registry=registry, agent="strict_agent").coordinator()
+    assert next(iter(coordinator.agents)) == "aardvark"
+
+    decision, (_obs, reward, _term, _trunc, info) = coordinator.run("xyzzy plugh")  # never reaches a store
+    assert decision is None and reward == -2.0 and not info["observation"].ok
+    assert coordinator.env_for(None) is coordinator.env and coordinator.env.last_step == 0
+    assert all(agent.env.last_step is None for agent in coordinator.agents.values())
+    row = coordinator.env.trajectory.to_frame().iloc[0]
+    assert (row.agent, row.command, row.backend) == ("coordinator", "xyzzy plugh", "rule")

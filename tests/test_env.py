@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import re
 import subprocess
 import sys
@@ -12,9 +13,10 @@ import h5py
 import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
+from gymnasium.wrappers import TimeLimit
 
 from agentfactory.demo import DEMO_COMMANDS, write_sample_data
-from agentfactory.env import IOWarpEnv
+from agentfactory.env import IOWarpEnv, make_env
 from agentfactory.session import Session
 from agentfactory.sources import DataRoots
 
@@ -66,6 +68,61 @@ def test_check_env_passes(store, tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the checker's advice about render modes is not a failure
         check_env(env, skip_render_check=True)
+
+
+def no_store():
+    pytest.fail("this step should never reach the store")
+
+
+UNKNOWN = {"action": "teleport", "tag": "t"}  # fails validation: a step all the same, no store needed
+
+
+def test_reset_with_a_seed_seeds_the_env_and_leaves_the_global_random_alone():
+    env = IOWarpEnv(no_store)
+    random.seed(1234)
+    state = random.getstate()
+    env.reset(seed=7)
+    assert random.getstate() == state  # the user's generator is theirs
+    samples = [env.action_space.sample() for _ in range(8)]
+    env.reset(seed=7)
+    assert [env.action_space.sample() for _ in range(8)] == samples  # samples follow the env's seed
+
+
+def test_make_env_truncates_at_max_steps_through_gymnasiums_time_limit():
+    env = make_env(no_store, max_steps=2)
+    assert isinstance(env, TimeLimit) and isinstance(env.unwrapped, IOWarpEnv)
+    env.reset(seed=0)
+    assert [env.step(UNKNOWN)[2:4] for _ in range(2)] == [(False, False), (False, True)]
+    env.reset()
+    assert env.step(UNKNOWN)[3] is False  # the count starts again
+    assert len(env.unwrapped.trajectory) == 3
+    assert isinstance(make_env(no_store), IOWarpEnv)  # no limit, no wrapper
+
+
+def test_a_step_record_points_at_its_own_row_while_another_recorder_writes(session, tag):
+    """Each StepRecord.step is the index record() returned, not the trajectory's length at the time."""
+    trajectory = session.trajectory
+    busy = False
+
+    def monitor(step: int) -> None:  # a second recorder: annotates every step with a row of its own
+        nonlocal busy
+        if not busy:
+            busy = True
+            try:
+                trajectory.record(agent="monitor", action="query", params=None, ok=True, reward=0.0)
+            finally:
+                busy = False
+
+    trajectory.subscribe(monitor)
+    records = [
+        session.run(f"load file::data/sample_docs/notes.txt into {tag}"),
+        session.put(tag, "x", b"1"),
+        session.run("xyzzy plugh"),  # fails before routing
+    ]
+    df = trajectory.to_frame().set_index("step")
+    assert [(df.loc[r.step, "agent"], df.loc[r.step, "action"]) for r in records] == [
+        ("ingestor", "assimilate"), ("manual", "assimilate"), ("coordinator", "none")]
+    assert (df["agent"] == "monitor").sum() == 3
 
 
 def test_rewards_are_configurable_and_their_parts_are_in_info(store, tag, tmp_path, blob_factory):

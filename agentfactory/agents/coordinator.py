@@ -2,7 +2,9 @@
 
 Routing and acting are both recorded: the step's row carries the routing
 decision (backend, routing latency, tokens) next to the store outcome, and a
-command that cannot be routed is a failed step of agent `coordinator`.
+command that cannot be routed is a failed step of agent `coordinator`,
+recorded on the coordinator's own env (its reward table, its counters), not
+borrowed from whichever specialist happens to come first.
 """
 
 from __future__ import annotations
@@ -12,20 +14,32 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..core.errors import AgentFactoryError
-from .routing import RouteDecision, Router
+from ..env import IOWarpEnv
+from .routing import AgentCard, RouteDecision, Router
 from .specialists import SpecialistAgent
 
 
 class Coordinator:
+    """Routes each command to the agent that declares its action, and has that agent act.
+
+    `env` records the steps no specialist took (a command that could not be
+    routed); it shares the specialists' trajectory.
+    """
+
     name = "coordinator"
 
-    def __init__(self, agents: Sequence[SpecialistAgent], router: Router) -> None:
+    def __init__(self, agents: Sequence[SpecialistAgent], router: Router, *, env: IOWarpEnv) -> None:
         self.agents = {a.name: a for a in agents}
         self.router = router
+        self.env = env
 
     @property
-    def cards(self):
+    def cards(self) -> list[AgentCard]:
         return [a.card for a in self.agents.values()]
+
+    def env_for(self, decision: RouteDecision | None) -> IOWarpEnv:
+        """The env that recorded the step `run` returned with `decision`: its `last_step`, its latency."""
+        return self.agents[decision.agent].env if decision is not None else self.env
 
     def route(self, command: str) -> RouteDecision:
         return self.router.route(command, self.cards)
@@ -36,10 +50,9 @@ class Coordinator:
         try:
             decision = self.route(command)
         except AgentFactoryError as exc:
-            env = next(iter(self.agents.values())).env
             extra = {"backend": self.router.backend, "route_latency_ms": (time.perf_counter() - started) * 1e3}
-            return None, env.record_failure(exc, agent=self.name, command=command, extra=extra,
-                                            latency_ms=extra["route_latency_ms"])
+            return None, self.env.record_failure(exc, agent=self.name, command=command, extra=extra,
+                                                 latency_ms=extra["route_latency_ms"])
         agent = self.agents[decision.agent]
         extra = {"backend": decision.backend, "route_latency_ms": decision.latency_ms, "tokens": decision.tokens}
         try:
