@@ -37,7 +37,7 @@ class CmdParser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         if message.startswith("unrecognized arguments: -"):
-            message += " (a name that starts with '-' goes after `--`)"
+            message += f" (`{self.prog} -h` lists its options; a name that starts with '-' goes after `--`)"
         raise UsageError(f"{self.prog}: {message}\n{self.format_usage().strip()}")
 
     def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
