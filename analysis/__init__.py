@@ -13,17 +13,11 @@ so importing this package for its numbers stays cheap::
 
 from .dashboard import Dashboard, dashboard
 from .metrics import compare_runs, hit_rate, retrieves, reward_by, run_summary, tier_contents
+from .plots import plot_compare_hit_rate, plot_hit_rate, plot_latency
 from .policy_plots import plot_learning_curve, plot_miss_ratio_curve
-from .plots import (
-    plot_compare_hit_rate,
-    plot_compare_runs,
-    plot_hit_rate,
-    plot_latency,
-    plot_reward_distribution,
-    plot_summary_numbers,
-    plot_tier_contents,
-    summary_figure,
-)
+from .reward_plots import plot_reward_distribution
+from .summary_plots import plot_compare_runs, plot_summary_numbers, summary_figure
+from .tier_plots import plot_tier_contents
 
 __all__ = [
     "Dashboard",

@@ -20,7 +20,7 @@ import io
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,8 +28,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from .dashboard_sources import ReaderSnapshot, resolve_snapshot, resolve_source
+from .frame import conform
 from .metrics import run_summary, tier_contents
-from .plots import plot_hit_rate, plot_reward_distribution, plot_tier_contents, summary_figure
+from .plots import plot_hit_rate
+from .reward_plots import plot_reward_distribution
+from .summary_plots import summary_figure
+from .tier_plots import plot_tier_contents
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
@@ -49,74 +54,35 @@ def _png(fig: Figure, dpi: float = _VIEW_DPI) -> bytes:
     return buffer.getvalue()
 
 
-def _resolve_source(source: Any) -> tuple[Callable[[], pd.DataFrame], Callable | None]:
-    """``source`` as (a function giving the current frame, its subscribe method or None)."""
-    if isinstance(source, pd.DataFrame):
-        frame = source
-        return (lambda: frame), None
-    trajectory = source if callable(getattr(source, "to_frame", None)) else getattr(source, "trajectory", None)
-    if trajectory is None or not callable(getattr(trajectory, "to_frame", None)):
-        raise TypeError(
-            "dashboard() needs a DataFrame, an object with to_frame() (a Trajectory), "
-            f"or one with a .trajectory attribute (a session); got {type(source).__name__}"
-        )
-    subscribe = getattr(trajectory, "subscribe", None)
-    return trajectory.to_frame, subscribe if callable(subscribe) else None
+def _view_figure(height: float = 1.0) -> Figure:
+    # a bare Figure, not pyplot: redraws run in a timer thread and must not touch pyplot's figure list
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(_VIEW_SIZE[0], _VIEW_SIZE[1] * height), layout="constrained")
 
 
-class _ReaderSnapshot:
-    """A session's tier snapshot read over a store of the dashboard's own.
-
-    The redraw runs in a timer thread while the cell keeps using the session's
-    store; one memcached socket shared by both threads returned other reads'
-    replies to the cell (issue 9, item 16). A reader that failed is dropped
-    and reopened on the next redraw, so it follows restarted services.
-    """
-
-    def __init__(self, open_reader: Callable[[], Any]) -> None:
-        self._open = open_reader
-        self._store: Any = None
-        self._lock = threading.Lock()
-        self._closed = False
-
-    def __call__(self) -> Any:
-        with self._lock:
-            if self._store is None:
-                self._store = self._open()
-            try:
-                return self._store.snapshot()
-            except Exception:
-                self._close_locked()
-                raise
-            finally:
-                if self._closed:  # a closed dashboard's save_png() reads once and lets go
-                    self._close_locked()
-
-    def _close_locked(self) -> None:
-        store, self._store = self._store, None
-        if store is not None:
-            try:
-                store.close()
-            except Exception:  # closing a broken connection must not hide why it broke
-                logger.debug("closing the dashboard's reader failed", exc_info=True)
-
-    def close(self) -> None:
-        with self._lock:
-            self._closed = True
-            self._close_locked()
+def _hit_rate_png(frame: pd.DataFrame, window: int) -> bytes:
+    fig = _view_figure()
+    plot_hit_rate(frame, window=window, ax=fig.add_subplot())
+    return _png(fig)
 
 
-def _resolve_snapshot(source: Any, snapshot: Any) -> tuple[Callable[[], Any] | None, Any]:
-    """(a function that reads the snapshot, or None; a fixed snapshot, or None)."""
-    if snapshot is not None:
-        return (snapshot, None) if callable(snapshot) else (None, snapshot)
-    if not isinstance(source, pd.DataFrame):
-        if callable(getattr(source, "reader", None)):  # a session: read on connections of our own
-            return _ReaderSnapshot(source.reader), None
-        method = getattr(source, "snapshot", None)
-        if callable(method):
-            return method, None
-    return None, None
+def _tiers_png(snapshot: Any) -> bytes:
+    """Blobs per tag, and bytes per tag below them when the snapshot measured bytes."""
+    tiers = tier_contents(snapshot)
+    if not len(tiers) or not tiers[["iowarp_bytes", "cached_bytes"]].notna().any().any():
+        fig = _view_figure()
+        plot_tier_contents(snapshot, ax=fig.add_subplot(), metric="blobs")
+        return _png(fig)
+    # blobs above bytes on one tag axis: side by side, the tag labels collide
+    fig = _view_figure(1.6)
+    a_blobs, a_bytes = fig.subplots(2, 1, sharex=True)
+    plot_tier_contents(snapshot, ax=a_blobs, metric="blobs")
+    plot_tier_contents(snapshot, ax=a_bytes, metric="bytes")
+    a_blobs.set_xlabel("")
+    a_blobs.tick_params(axis="x", labelbottom=False)
+    a_bytes.get_legend().remove()
+    return _png(fig)
 
 
 class Dashboard:
@@ -132,16 +98,14 @@ class Dashboard:
 
     def __init__(self, source: Any, *, snapshot: Any = None, refresh_s: float = 1.0, window: int = 50,
                  by: str | Sequence[str] = "action") -> None:
-        import ipywidgets as widgets
-
         if refresh_s < 0:
             raise ValueError(f"refresh_s must be >= 0 seconds, got {refresh_s}")
-        self._read_frame, subscribe = _resolve_source(source)
-        self._read_snapshot, self.snapshot = _resolve_snapshot(source, snapshot)
+        self._read_frame, subscribe = resolve_source(source)
+        self._read_snapshot, self.snapshot = resolve_snapshot(source, snapshot)
         self.refresh_s = float(refresh_s)
         self.window = int(window)
         self.live = subscribe is not None
-        self.frame: pd.DataFrame = pd.DataFrame()
+        self.frame: pd.DataFrame = conform(pd.DataFrame())
         self.redraws = 0
         self.last_error: str | None = None
 
@@ -154,6 +118,20 @@ class Dashboard:
         self._last_draw = float("-inf")  # when the last redraw began (monotonic s)
         self._last_end = float("-inf")  # ... and ended
         self._last_cost = 0.0  # how long it took (s)
+
+        self.widget = self._build_widgets(by)
+
+        # Subscribe before the first draw, so no step falls between the two.
+        self._unsubscribe = subscribe(self._on_step) if subscribe is not None else None
+        try:
+            self.refresh()
+        except BaseException:
+            self.close()
+            raise
+
+    def _build_widgets(self, by: str | Sequence[str]) -> Any:
+        """The header above three tabs of images; the reward tab has its grouping buttons."""
+        import ipywidgets as widgets
 
         image = {"format": "png", "layout": widgets.Layout(max_width="100%", height="auto")}
         self.header = widgets.HTML()
@@ -172,15 +150,7 @@ class Dashboard:
             self.views["tiers"],
         ])
         tabs.titles = ("Hit rate", "Reward", "Tier contents")
-        self.widget = widgets.VBox([self.header, tabs])
-
-        # Subscribe before the first draw, so no step falls between the two.
-        self._unsubscribe = subscribe(self._on_step) if subscribe is not None else None
-        try:
-            self.refresh()
-        except BaseException:
-            self.close()
-            raise
+        return widgets.VBox([self.header, tabs])
 
     # -- following the trajectory --------------------------------------------
     def _on_step(self, *_: Any) -> None:
@@ -253,30 +223,9 @@ class Dashboard:
             self._dirty = False
             self._last_draw = time.monotonic()
         self.last_error = None  # a failure shows until a redraw succeeds (the snapshot may set it again)
-        frame = self._read_frame()
+        frame = conform(self._read_frame())
         snapshot = self._current_snapshot()
-        from matplotlib.figure import Figure
-
-        fig = Figure(figsize=_VIEW_SIZE, layout="constrained")
-        plot_hit_rate(frame, window=self.window, ax=fig.add_subplot())
-        hit_png = _png(fig)
-        reward_png = self._reward_png(frame)
-        tiers = tier_contents(snapshot)
-        has_bytes = bool(len(tiers)) and bool(tiers[["iowarp_bytes", "cached_bytes"]].notna().any().any())
-        if has_bytes:
-            # blobs above bytes on one tag axis: side by side, the tag labels collide
-            fig = Figure(figsize=(_VIEW_SIZE[0], _VIEW_SIZE[1] * 1.6), layout="constrained")
-            a_blobs, a_bytes = fig.subplots(2, 1, sharex=True)
-            plot_tier_contents(snapshot, ax=a_blobs, metric="blobs")
-            plot_tier_contents(snapshot, ax=a_bytes, metric="bytes")
-            a_blobs.set_xlabel("")
-            a_blobs.tick_params(axis="x", labelbottom=False)
-            a_bytes.get_legend().remove()
-        else:
-            fig = Figure(figsize=_VIEW_SIZE, layout="constrained")
-            plot_tier_contents(snapshot, ax=fig.add_subplot(), metric="blobs")
-        tier_png = _png(fig)
-
+        hit_png, reward_png, tier_png = _hit_rate_png(frame, self.window), self._reward_png(frame), _tiers_png(snapshot)
         self.frame, self.snapshot = frame, snapshot
         self.views["hit_rate"].value = hit_png
         self.views["reward"].value = reward_png
@@ -288,9 +237,7 @@ class Dashboard:
             self._last_cost = self._last_end - self._last_draw
 
     def _reward_png(self, frame: pd.DataFrame) -> bytes:
-        from matplotlib.figure import Figure
-
-        fig = Figure(figsize=_VIEW_SIZE, layout="constrained")
+        fig = _view_figure()
         plot_reward_distribution(frame, by=self.by.value, ax=fig.add_subplot())
         return _png(fig)
 
@@ -316,7 +263,7 @@ class Dashboard:
         numbers = run_summary(frame)
         steps, looked, errors = int(numbers["steps"]), int(numbers["retrieves"]), int(numbers["errors"])
         rate = numbers["hit_rate"]
-        episodes = int(frame["episode"].nunique()) if "episode" in frame.columns and steps else 0
+        episodes = int(frame["episode"].nunique())
         cards = [
             ("steps", f"{steps:,}", f"{episodes:,} episode{'' if episodes == 1 else 's'}"),
             ("hit rate", "n/a" if np.isnan(rate) else f"{rate:.1%}", f"of {looked:,} retrieves"),
@@ -364,7 +311,7 @@ class Dashboard:
             self._unsubscribe = None
         with self._draw_lock:  # a redraw already under way finishes before close() returns
             pass
-        if isinstance(self._read_snapshot, _ReaderSnapshot):
+        if isinstance(self._read_snapshot, ReaderSnapshot):
             self._read_snapshot.close()
         self.header.value = self._header_html(self.frame, error=self.last_error)
 

@@ -1,9 +1,12 @@
 """Numbers from a trajectory frame: DataFrame in, DataFrame or Series out.
 
 Every function here reads the columns a :class:`agentfactory.trajectory.Trajectory`
-frame has (``step``, ``action``, ``reward``, ``cache_hit``, ...) and tolerates
-hand-built frames that leave the optional ones out: a frame without
-``cache_hit`` simply has no retrieves, one without ``latency_ms`` no latencies.
+frame has (``step``, ``action``, ``reward``, ``cache_hit``, ...) through
+:func:`~agentfactory.analysis.frame.conform`, so hand-built frames may leave the
+optional ones out: a frame without ``cache_hit`` simply has no retrieves, one
+without ``latency_ms`` no latencies. ``retrieves`` and ``run_summary`` are
+``agentfactory.trajectory``'s own (the one place the headline numbers are
+computed), re-exported here.
 Output columns are snake_case nouns with their unit in the name where they have
 one (``latency_ms_p95``); rewards are unitless points, hit rates fractions in [0, 1].
 
@@ -23,6 +26,8 @@ import pandas as pd
 
 from agentfactory.trajectory import SUMMARY_FIELDS, retrieves, run_summary
 
+from .frame import conform, group_keys
+
 __all__ = [
     "compare_runs",
     "hit_rate",
@@ -33,10 +38,6 @@ __all__ = [
 ]
 
 _TIER_COLUMNS: tuple[str, ...] = ("iowarp_blobs", "cached_blobs", "iowarp_bytes", "cached_bytes")
-
-
-def _steps(df: pd.DataFrame) -> pd.Index:
-    return pd.Index(df["step"] if "step" in df.columns else df.index, name="step")
 
 
 def hit_rate(df: pd.DataFrame, window: int = 50, *, manual: bool = False) -> pd.DataFrame:
@@ -55,9 +56,9 @@ def hit_rate(df: pd.DataFrame, window: int = 50, *, manual: bool = False) -> pd.
     """
     if window < 1:
         raise ValueError(f"window must be at least 1 retrieve, got {window}")
-    looked = retrieves(df, manual=manual)
+    looked = retrieves(conform(df), manual=manual)
     hits = looked["cache_hit"].to_numpy(dtype="float64", na_value=np.nan)
-    index = _steps(looked)
+    index = pd.Index(looked["step"], name="step")
     rolling = pd.Series(hits).rolling(window, min_periods=1).mean().to_numpy()
     cumulative = np.cumsum(hits) / np.arange(1, len(hits) + 1) if len(hits) else hits
     return pd.DataFrame(
@@ -66,21 +67,18 @@ def hit_rate(df: pd.DataFrame, window: int = 50, *, manual: bool = False) -> pd.
     )
 
 
-def _by_list(by: str | Sequence[str]) -> list[str]:
-    return [by] if isinstance(by, str) else list(by)
-
-
 def reward_by(df: pd.DataFrame, by: str | Sequence[str] = ("agent", "action")) -> pd.DataFrame:
     """Reward per group: ``count``, ``mean``, ``sum``, ``min``, ``max``.
 
     ``by`` is a column name or a sequence of them (default: agent and action).
     Groups are sorted; a missing value in a key column is a group of its own
     (a command no agent took is worth seeing, not dropping).
+
+    Raises:
+        KeyError: a column of ``by`` is not in the frame.
     """
-    keys = _by_list(by)
-    absent = [k for k in keys if k not in df.columns]
-    if absent:
-        raise KeyError(f"frame has no column(s) {absent} to group rewards by")
+    df = conform(df)
+    keys = group_keys(by, df)
     stats = ["count", "mean", "sum", "min", "max"]
     if df.empty:
         index = pd.MultiIndex.from_tuples([], names=keys) if len(keys) > 1 else pd.Index([], name=keys[0])
@@ -140,7 +138,7 @@ def compare_runs(runs: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     ``reward_mean``, ``errors``, ``latency_ms_median``, ``latency_ms_p95``.
     Counts are ``int64``, the rest ``float64``.
     """
-    rows = {str(name): run_summary(frame) for name, frame in runs.items()}
+    rows = {str(name): run_summary(conform(frame)) for name, frame in runs.items()}
     out = pd.DataFrame.from_dict(rows, orient="index", columns=list(SUMMARY_FIELDS))
     out.index = pd.Index(list(rows), name="run", dtype=object)
     for name in SUMMARY_FIELDS:

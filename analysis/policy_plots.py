@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from .plots import _axes
+from .style import axes_for
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -31,13 +31,13 @@ def _summary(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def plot_miss_ratio_curve(results: pd.DataFrame, workload: str | None = None, ax: "Axes | None" = None) -> "Axes":
+def plot_miss_ratio_curve(results: pd.DataFrame, workload: str | None = None, ax: Axes | None = None) -> Axes:
     """Miss ratio against cache size for every policy (95% CI bars); Belady and the oracle dashed.
 
     results: `compare(...)` rows or their `summarize(...)`; with several workloads
         name one (default: the first).
     """
-    ax = _axes(ax, (7.5, 4.5))
+    ax = axes_for(ax, (7.5, 4.5))
     summary = _summary(results)
     if summary.empty:
         ax.text(0.5, 0.5, "no results to plot", ha="center", va="center", transform=ax.transAxes)
@@ -69,9 +69,9 @@ def plot_miss_ratio_curve(results: pd.DataFrame, workload: str | None = None, ax
     return ax
 
 
-def plot_learning_curve(curves: pd.DataFrame, ax: "Axes | None" = None, *, title: str | None = None) -> "Axes":
+def plot_learning_curve(curves: pd.DataFrame, ax: Axes | None = None, *, title: str | None = None) -> Axes:
     """Rolling miss ratio over requests, one line per policy (from `learning_curves`)."""
-    ax = _axes(ax, (7.5, 4.5))
+    ax = axes_for(ax, (7.5, 4.5))
     if curves.empty:
         ax.text(0.5, 0.5, "no requests to plot", ha="center", va="center", transform=ax.transAxes)
         return ax
