@@ -25,6 +25,7 @@ import psutil
 
 from .config import Settings
 from .core.errors import ServiceError, StorageUnavailable
+from .core.endpoints import parse_host_port
 from .core.files import atomic_write, write_private_once
 from .core.text import text_table
 from .core.vocabulary import SERVICE_NAMES
@@ -187,8 +188,9 @@ class Services:
         if state.bridge is None or not state.bridge.started_by_us:
             _unretire(state, "bridge")
         if state.bridge and _alive(state.bridge.pid, "agentfactory"):
-            host = (state.bridge.tcp or state.bridge.endpoint or "").rsplit(":", 1)[0]
-            if (host, state.bridge.curve) != (f"tcp://{self.bind_host}", self.curve):
+            tcp = state.bridge.tcp or state.bridge.endpoint or ""
+            host = parse_host_port(tcp.removeprefix("tcp://"))[0] if tcp.startswith("tcp://") else tcp
+            if (host, state.bridge.curve) != (self.bind_host, self.curve):
                 say(f"bridge: pid {state.bridge.pid} listens on {host}; replacing it")
             elif self._ping(state.bridge.endpoint, protocol=True, curve=self.client_keys(state.bridge)):
                 say(f"bridge: attached (pid {state.bridge.pid}, {state.bridge.endpoint})")
