@@ -196,6 +196,75 @@ def test_paraphrase_set_is_large_and_covers_every_action():
     assert {c[1] for c in kept} == set(ACTION_NAMES)
 
 
+# -- the paraphrase set: how people say it, scored as a whole ---------------
+# tests/data/paraphrases.jsonl: phrasal verbs ("pull up", "throw out"), noun
+# phrases naming a cache entry ("the cached copy of a.csv in docs") and questions
+# about what a tag holds, plus refusals that must stay refusals. It was written
+# before the parser learned these forms (55% then), so it measures coverage
+# rather than restating the implementation.
+PARAPHRASE_FILE = Path(__file__).resolve().parent / "data" / "paraphrases.jsonl"
+PARAPHRASE_SET = [json.loads(line) for line in PARAPHRASE_FILE.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def _outcome(case: dict) -> bool:
+    try:
+        got = parsed(case["command"])
+    except ParseError as err:
+        return case["action"] is None and bool(err.suggestion)
+    return got == (case["action"], case["params"])
+
+
+def test_paraphrase_set_is_varied():
+    assert len(PARAPHRASE_SET) >= 120
+    assert {c["action"] for c in PARAPHRASE_SET} == {*ACTION_NAMES, None}
+    assert {"particle", "noun", "question", "safety"} <= {c["kind"] for c in PARAPHRASE_SET}
+
+
+def test_paraphrase_coverage_is_at_least_95_percent():
+    missed = [c["command"] for c in PARAPHRASE_SET if not _outcome(c)]
+    score = 1 - len(missed) / len(PARAPHRASE_SET)
+    assert score >= 0.95, f"{score:.1%}; missed: {missed}"
+
+
+@pytest.mark.parametrize("case", [c for c in PARAPHRASE_SET if c["action"] is None], ids=lambda c: c["command"])
+def test_paraphrased_refusals_stay_refusals(case):
+    err = refusal(case["command"])
+    assert err.suggestion
+
+
+@pytest.mark.parametrize(
+    "command,suggestion",
+    [
+        ("clear out scratch", "destroy scratch"),  # a particle does not make a bare delete any less ambiguous
+        ("throw away scratch", "destroy scratch"),
+        ("get rid of old_runs", "destroy old_runs"),
+        ("throw out a.md from docs", "prune a.md from docs"),
+        ("get rid of the entry for a.md in docs", "prune a.md from docs"),
+        ("evict the contents of docs from the cache", "prune <blob> from docs"),
+    ],
+)
+def test_phrasal_and_entry_forms_keep_the_deletion_rules(command, suggestion):
+    assert refusal(command).suggestion == suggestion
+
+
+@pytest.mark.parametrize("command", ["wipe out up", "destroy up out", "wipe out old experiments", "wipe out sim_*"])
+def test_a_particle_is_never_guessed_away_from_a_destroy(command):
+    refusal(command)
+
+
+def test_particles_and_leading_adverbs_move_aside():
+    assert parsed("wipe tag scratch out") == (D, {"tags": ["scratch"]})
+    assert parsed("permanently get rid of scratch") == (D, {"tags": ["scratch"]})
+    assert parsed("search docs for tides up to five results")[1]["max_results"] == 5  # "up to" is a limit
+
+
+def test_yes_no_questions_ask_about_a_tag():
+    assert parsed("is a.csv cached in docs?") == (Q, {"tag_pattern": "docs"})
+    assert parsed("does docs have a.csv?") == (L, {"tag_pattern": "docs"})
+    assert parsed("do we have ocean data in docs?") == (L, {"tag_pattern": "docs", "prompt": "ocean"})
+    assert "question" in refusal("is docs empty?").message
+
+
 # -- structure, not keywords --------------------------------------------------
 def test_scheme_word_is_not_read_as_a_tag():
     assert parsed("load x from folder::/d into s") == (A, {"src": "folder::/d", "dst": "s"})

@@ -18,6 +18,7 @@ Where things live:
 * `tokens` — the tokenizer (words, quoted names, source URIs, separators).
 * `phrases` — lookup tables built from the lexicon and the clause splitter.
 * `names`, `limits` — reading tags, blob lists and result limits out of clauses.
+* `entries` — noun phrases naming a cache entry ("the cached copy of a.csv").
 * `slots` — one slot filler per verb family (assimilate, listing, retrieve, remove).
 * `refuse` — the one helper every refusal goes through, and the did-you-mean.
 
@@ -43,6 +44,17 @@ Rules a user can rely on (each one keeps a wrong guess from being made):
   scope such as "in docs" or "tagged sim_*" whose tail is a single tag name;
   quote the prompt to keep such words in it.
 * Keywords match in any case; names and paths keep theirs.
+* Phrasal verbs read as their verb: a particle ("wipe out", "fetch back",
+  "pull notes.txt up from docs") is dropped, never read as a name, and never
+  loosens a deletion rule ("clear out scratch" is refused like "clear
+  scratch"). A leading "permanently" counts as if it came last.
+* A blob may be named by its entry: "the cached copy of a.csv", "the entry
+  for x", "x's cache entry", "a.csv stored in docs" all name the blob.
+* Cache or store: search verbs and any mention of the cache ("cached", "in
+  the cache") ask what is cached now (query); list verbs and questions
+  ("what's in docs?", "what does run42 hold?") ask what is stored (list_blobs).
+  In a yes/no question ("is a.csv cached in docs?") file names are what is
+  asked about; the answer is the tag's listing.
 """
 
 from __future__ import annotations

@@ -12,24 +12,30 @@ from __future__ import annotations
 # -- verbs ----------------------------------------------------------------------
 #: Verb phrase -> family. The family picks the slot filler: "assimilate" needs a
 #: source URI, "retrieve" one blob, "query"/"prompt"/"list"/"question" fill a
-#: listing ("prompt" verbs take the search text as their object), and
+#: listing ("prompt" verbs take the search text as their object), "lookup"
+#: retrieves when its object is one file name and searches otherwise, and
 #: "prune"/"destroy"/"ambiguous" remove things (see the package docstring).
 #: The longest phrase wins, so "get rid of" beats "get" and "look up" beats "look".
 VERBS: dict[str, tuple[str, ...]] = {
     "assimilate": (
         "load", "ingest", "import", "assimilate", "add", "store", "put", "upload", "copy", "save", "push",
-        "bring in", "pull in",
+        "cache", "stash", "bring in", "pull in", "take in", "suck in", "suck up",
     ),
     "retrieve": (
         "get", "retrieve", "fetch", "read", "open", "show", "show me", "give me", "give", "display", "view",
-        "cat", "print", "download", "pull up", "bring up", "see", "look at", "take a look at",
+        "cat", "print", "download", "pull up", "bring up", "see", "look at", "take a look at", "bring", "grab",
+        "return", "dig out", "fish out", "pull out",
     ),
-    "query": ("query", "search", "find", "find me", "rank"),
-    "prompt": ("search for", "look for", "look up", "hunt for", "grep"),
+    "query": (
+        "query", "search", "find", "find me", "rank", "seek", "hunt down", "dig up", "track down", "dig through",
+        "look through", "look around", "look in", "go through", "scan",
+    ),
+    "prompt": ("search for", "look for", "hunt for", "grep"),
+    "lookup": ("look up",),
     "list": ("list", "ls", "enumerate", "dir", "browse", "list out", "list all"),
     "question": (
         "what", "which", "what's", "whats", "how many", "is there", "are there", "do we have", "do you have",
-        "does anything", "is anything", "anything",
+        "does anything", "is anything", "anything", "any", "is", "are", "does", "do", "has", "have", "check",
     ),
     "prune": ("prune", "evict", "uncache", "un-cache", "expire", "invalidate", "flush"),
     "destroy": (
@@ -37,9 +43,23 @@ VERBS: dict[str, tuple[str, ...]] = {
         "permanently erase", "permanently destroy", "permanently drop", "permanently wipe",
     ),
     "ambiguous": (
-        "delete", "remove", "drop", "rm", "del", "get rid of", "clear", "trash", "discard",
+        "delete", "remove", "drop", "rm", "del", "get rid of", "clear", "trash", "discard", "throw out",
+        "throw away", "kick out", "take out", "blow away", "chuck out", "toss out", "clean out", "clean up",
+        "knock out", "tear down",
     ),
 }
+
+#: Particles of a phrasal verb ("load up", "wipe out", "fetch back"): dropped right
+#: after any verb when a name follows them, and after the object when a clause
+#: follows ("bring a.md back from docs", "pull notes.txt up from docs"). "in" is
+#: not one, as it starts a scope ("search in docs"): verbs taking it are listed
+#: above ("bring in"), and a load drops an empty "in" ("read file::a in as docs").
+PARTICLES: frozenset[str] = frozenset({"up", "out", "back", "over", "away", "down", "off", "through"})
+
+#: Objects a verb may take before its particle ("fetch me back a.md").
+PARTICLE_OBJECTS: frozenset[str] = frozenset({"me", "us"})
+#: A command may start with what it wants shown: "contents of docs?", "the contents of docs".
+IMPLIED_SHOW: frozenset[str] = frozenset({"contents", "content", "list", "listing"})
 
 #: Said before the verb and ignored.
 POLITE_OPENERS: tuple[str, ...] = (
@@ -47,6 +67,7 @@ POLITE_OPENERS: tuple[str, ...] = (
     "and", "agent", "can you", "could you", "would you", "will you", "can u", "could u", "you can",
     "i want to", "i wanna", "i'd like to", "id like to", "i would like to", "i need to", "i need you to",
     "i want you to", "let's", "lets", "let me", "go ahead and", "try to", "help me", "tell me", "quickly",
+    "do you know", "i wonder", "i'd like to know", "i want to know",
 )
 #: Said after everything else and ignored.
 POLITE_CLOSERS: tuple[str, ...] = ("please", "pls", "thanks", "thank you", "thx", "for me", "now", "right now", "asap")
@@ -59,7 +80,8 @@ PROMPT_INTROS: tuple[str, ...] = (
     "which mention", "which mentions", "that talk about", "talking about", "discussing", "discuss",
     "discusses", "that discuss", "that discusses", "containing", "that contain", "that contains",
     "with text", "with the text", "with the words", "with words", "on the topic of", "on the subject of",
-    "similar to", "matching", "that match", "that matches",
+    "similar to", "matching", "that match", "that matches", "by relevance to", "ranked by relevance to",
+    "most relevant to", "by similarity to",
 )
 #: Words that start the tag scope of a listing ("in docs", "tagged sim_*").
 SCOPE_INTROS: tuple[str, ...] = (
@@ -69,7 +91,7 @@ SCOPE_INTROS: tuple[str, ...] = (
 #: Words that start the tag of a blob ("get a.md from docs", "prune a.md in docs").
 BLOB_SCOPE_INTROS: tuple[str, ...] = ("from", "in", "of", "under", "within", "inside", "out of", "on")
 #: Words that start the destination of a load ("into docs", "as sim_run1").
-DEST_INTROS: tuple[str, ...] = ("into", "as", "to", "under", "in", "inside", "tagged", "with tag")
+DEST_INTROS: tuple[str, ...] = ("into", "as", "to", "under", "in", "inside", "tagged", "with tag", "tag it", "tag it as")
 #: Words that start a format hint ("format text").
 FORMAT_INTROS: tuple[str, ...] = ("format", "with format", "using format", "in format")
 #: Words that start a second source clause of a load ("load x from folder::/d").
@@ -88,6 +110,31 @@ PERMANENCE: tuple[str, ...] = (
     "and everything in it", "and everything in them",
 )
 
+# -- entry noun phrases ---------------------------------------------------------
+#: Nouns for the cache's record of a blob: "the cached copy of a.csv", "the entry
+#: for x", "x's cache entry". Followed by "of"/"for", or after a possessive, they
+#: are dropped and the name is kept. ("blobs of docs" is not one: docs is the tag.)
+ENTRY_NOUNS: frozenset[str] = frozenset({"copy", "entry", "version"})
+#: Their plurals, read where several names may follow ("prune the cached copies of a.md and b.md").
+ENTRY_NOUNS_PLURAL: frozenset[str] = frozenset({"copies", "entries", "versions"})
+#: The words between an entry noun and its blob ("the copy of a.csv", "the entry for x").
+ENTRY_LINKS: frozenset[str] = frozenset({"of", "for"})
+#: Words that may qualify an entry noun ("the stored copy of a.csv"), besides cache words.
+ENTRY_ADJECTIVES: frozenset[str] = frozenset({"stored", "saved", "kept", "held", "current", "latest", "persisted"})
+#: Links that tie a cache word to its tag inside a scope ("from the cache for docs").
+CACHE_LINKS: frozenset[str] = frozenset({"for", "of"})
+#: Words after a name that only say where it is ("a.csv stored in docs", "the copy
+#: that lives in docs"): dropped when a scope follows them.
+LOCATED_WORDS: frozenset[str] = frozenset(
+    {"stored", "kept", "held", "cached", "saved", "living", "sitting", "that", "which", "lives", "sits", "is",
+     "are", "resides", "located", "found", "currently", "now", "still"}
+)
+#: Words between the store and a tag in a load ("into storage as docs"): a
+#: destination naming only one of these is the store, not a tag, when another names the tag.
+STORE_WORDS: frozenset[str] = frozenset({"storage", "store", "iowarp", "persistent"})
+#: Adjectives a destination tag may carry, dropped like articles ("into a new tag called docs").
+DEST_ADJECTIVES: frozenset[str] = frozenset({"new", "fresh"})
+
 # -- word classes ---------------------------------------------------------------
 ARTICLES: frozenset[str] = frozenset({"the", "a", "an"})
 CACHE_WORDS: frozenset[str] = frozenset({"cache", "cached", "caches", "memcached", "uncache"})
@@ -96,7 +143,8 @@ STAR_WORDS: frozenset[str] = frozenset({"all", "any", "every", "each", "everywhe
 #: Words around a tag name that are not the name ("the docs tag", "tag named x").
 TAG_FILLER: frozenset[str] = ARTICLES | frozenset(
     {"tag", "tags", "named", "called", "my", "our", "this", "blobs", "files", "contents", "only", "just",
-     "are", "is", "currently", "now", "right", "stored", "held", "kept", "present", "available", "persistently"}
+     "are", "is", "currently", "now", "right", "stored", "held", "kept", "present", "available", "persistently",
+     "there"}
 )
 #: Words in a listing's head that are not a tag or search text ("what blobs are there").
 HEAD_FILLER: frozenset[str] = ARTICLES | frozenset({
@@ -106,7 +154,8 @@ HEAD_FILLER: frozenset[str] = ARTICLES | frozenset({
     "there", "do", "does", "we", "i", "you", "have", "has", "got", "hold", "holds", "held", "kept", "keep",
     "currently", "right", "now", "exist", "exists", "available", "only", "results", "result", "matches", "match",
     "hits", "hit", "some", "that", "those", "these", "list", "most", "relevant", "recent", "through", "names",
-    "name", "present", "persistently", "persisted", "listed", "known", "so", "far"
+    "name", "present", "persistently", "persisted", "listed", "known", "so", "far", "contain", "contains", "live",
+    "lives", "sit", "sits", "reside", "resides", "listing", "cache", "caches", "memcached", "inside", "in", "still"
 })
 #: A filler word of a listing's head that is a plausible tag on its own ("list results").
 SOLO_TAG_OK: frozenset[str] = frozenset({"data", "results"})
@@ -115,18 +164,23 @@ GENERIC_NOUNS: frozenset[str] = HEAD_FILLER | frozenset({"docs", "reports", "pap
 #: Words that turn a retrieve verb into a listing ("show me all blobs", "get everything").
 LISTING_WORDS: frozenset[str] = frozenset(
     {"blobs", "files", "everything", "anything", "contents", "what", "what's", "whats", "documents", "items",
-     "entries", "list", "tags", "cached", "all", "results", "matches"}
+     "entries", "list", "tags", "cached", "all", "results", "matches", "listing"}
 )
 #: A question is about stored blobs only with one of these ("what time is it" is not).
 QUESTION_SIGNAL: frozenset[str] = frozenset(
     {"blob", "blobs", "file", "files", "tags", "tag", "data", "cached", "stored", "documents", "items", "entries",
-     "contents", "anything", "everything", "available", "many"}
+     "contents", "anything", "everything", "available", "many", "hold", "holds", "contain", "contains", "have",
+     "has", "kept", "got"}
 )
 #: Nouns naming a blob's contents: "the contents of notes.txt" is notes.txt.
 CONTENT_NOUNS: frozenset[str] = frozenset({"contents", "content", "data", "bytes", "text", "body"})
 RETRIEVE_FILLER: frozenset[str] = ARTICLES | frozenset(
     {"me", "us", "blob", "file", "document", "named", "called", "object", "entry", "item", "single"}
 )
+#: Question verbs asking yes or no ("is a.csv cached in docs?", "does docs have
+#: a.csv?"): file names in them are what is asked about, never a tag or search
+#: text; the answer is the tag's listing.
+YES_NO_QUESTIONS: frozenset[str] = frozenset({"is", "are", "does", "do", "has", "have", "any", "anything", "check"})
 #: Retrieve verbs that, with a tag and no blob, mean "show me the listing".
 SHOW_VERBS: frozenset[str] = frozenset({"show", "show me", "display", "view", "see", "give me", "give"})
 PRUNE_FILLER: frozenset[str] = ARTICLES | frozenset(
@@ -138,9 +192,9 @@ DESTROY_FILLER: frozenset[str] = ARTICLES | frozenset(
 )
 TAG_WORDS: frozenset[str] = frozenset({"tag", "tags"})
 NAME_SEPARATORS: frozenset[str] = frozenset({"and", "&", "plus"})
-EVERYTHING: frozenset[str] = frozenset({"all", "everything", "every", "any", "anything"})
+EVERYTHING: frozenset[str] = frozenset({"all", "everything", "every", "any", "anything", "contents"})
 BLOB_WORDS: frozenset[str] = frozenset({"blob", "blobs", "file", "files"})
-#: Nouns before a load's source or destination ("the file file::a.csv", "into storage as docs").
+#: Nouns before a load's source or destination ("the file file::a.csv").
 SOURCE_NOUNS: frozenset[str] = ARTICLES | frozenset(
     {"file", "folder", "directory", "dataset", "source", "archive"}
 )

@@ -13,10 +13,10 @@ from .refuse import join, refuse
 from .tokens import QUOTED, SEP, URI, WORD, Tok, is_word, strip_seps, words
 
 
-def is_article(toks: list[Tok], i: int) -> bool:
+def is_article(toks: list[Tok], i: int, articles: frozenset[str] = lx.ARTICLES) -> bool:
     """'the'/'a'/'an' is an article only when a name follows it: in "tags a and b", "a" is a tag."""
     t = toks[i]
-    return t.kind == WORD and t.key in lx.ARTICLES and i + 1 < len(toks) and toks[i + 1].kind in (WORD, QUOTED) \
+    return t.kind == WORD and t.key in articles and i + 1 < len(toks) and toks[i + 1].kind in (WORD, QUOTED) \
         and toks[i + 1].key not in lx.NAME_SEPARATORS
 
 
@@ -61,6 +61,8 @@ def tag_spec(content: list[Tok]) -> tuple[str | None, bool, bool] | None:
             if t.key in lx.CACHE_WORDS:
                 cached = True
                 continue
+            if t.key in lx.CACHE_LINKS and i and is_word(content[i - 1], lx.CACHE_WORDS):
+                continue  # "the cache for docs"
             if t.key in lx.STAR_WORDS:
                 star = True
                 continue

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from ...core.actions import Action
 from ...core.errors import ParseError
-from .phrases import CLOSERS, POLITE, VERBS, longest
+from .phrases import CLOSERS, POLITE, longest
 from .refuse import MENU, unknown_verb
 from .slots import FILLERS
 from .tokens import SEP, WORD, Tok, clean, tokenize, word
+from .verbs import find_verb
 
 
 def _trim_closers(toks: list[Tok]) -> list[Tok]:
@@ -56,9 +57,8 @@ def parse_command(text: str) -> Action:
     toks = _trim_politeness(tokenize(cleaned))
     if not toks:
         raise ParseError("empty command", suggestion=MENU)
-    hit = longest(VERBS, toks, 0)
-    if hit is None:
+    found = find_verb(toks)
+    if found is None:
         raise unknown_verb(cleaned, toks)
-    size, family = hit
-    verb = " ".join(t.key for t in toks[:size])
-    return FILLERS[family](verb, toks[size:])
+    verb, family, rest = found
+    return FILLERS[family](verb, rest)

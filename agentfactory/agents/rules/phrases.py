@@ -101,3 +101,5 @@ LIST_INTROS = table({SCOPE: (*lx.SCOPE_INTROS, "for"), PROMPT: lx.PROMPT_INTROS}
 QUERY_INTROS = table({SCOPE: lx.SCOPE_INTROS, PROMPT: (*lx.PROMPT_INTROS, "for")})
 BLOB_INTROS = table({SCOPE: lx.BLOB_SCOPE_INTROS})
 DEST_INTROS = table({DEST: lx.DEST_INTROS, FORMAT: lx.FORMAT_INTROS, FROM: lx.SOURCE_INTROS})
+#: First words of every clause intro: a particle before one of them ends the object.
+CLAUSE_WORDS: frozenset[str] = frozenset().union(LIST_INTROS, QUERY_INTROS, BLOB_INTROS, DEST_INTROS)

@@ -25,6 +25,8 @@ class Tok(NamedTuple):
 
 COMMA = Tok(",", ",", SEP)
 GLOB = re.compile(r"[*?\[]")
+#: A word that looks like a file or a path rather than a tag ("a.csv", "data/x").
+PATHLIKE = re.compile(r"[/\\]|\.\w{1,6}\Z")
 _SMART_QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'})
 # A trailing "::" guard keeps "folder::." whole.
 _TRAILING_PUNCT = re.compile(r"(?<!::)[\s.!?]+$")

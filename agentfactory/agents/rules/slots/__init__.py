@@ -13,7 +13,7 @@ from ..tokens import Tok
 from .assimilate import assimilate
 from .listing import listing
 from .remove import remove
-from .retrieve import retrieve
+from .retrieve import look_up, retrieve
 
 Filler = Callable[[str, list[Tok]], Action]
 
@@ -22,6 +22,7 @@ FILLERS: dict[str, Filler] = {
     "retrieve": retrieve,
     "query": lambda verb, rest: listing(verb, rest, "query"),
     "prompt": lambda verb, rest: listing(verb, rest, "prompt"),
+    "lookup": look_up,
     "list": lambda verb, rest: listing(verb, rest, "list"),
     "question": lambda verb, rest: listing(verb, rest, "question"),
     "prune": lambda verb, rest: remove(verb, rest, "prune"),

@@ -6,20 +6,20 @@ import re
 
 from ....core.actions import Action, AssimilateParams
 from .. import lexicon as lx
-from ..names import filler_at, tag_spec, trim
+from ..names import is_article, tag_spec, trim
 from ..phrases import DEST, DEST_INTROS, FORMAT, SOURCE, Clause, split
 from ..refuse import join, refuse
-from ..tokens import URI, WORD, Tok, words
+from ..tokens import PATHLIKE, URI, WORD, Tok, words
 
+_DEST_ARTICLES = lx.ARTICLES | lx.DEST_ADJECTIVES
 _FORMAT_INLINE = re.compile(r"(?:--)?format[=:](\w+)\Z")
-_PATHLIKE = re.compile(r"[/\\]|\.\w{1,6}\Z")
 
 
 def _source(verb: str, rest: list[Tok]) -> str:
     """The one source URI; a bare path is refused with the scheme it most likely needs."""
     uris = [t for t in rest if t.kind == URI]
     if not uris:
-        bare = next((t for t in rest if t.key not in DEST_INTROS and _PATHLIKE.search(t.text)), None)
+        bare = next((t for t in rest if t.key not in DEST_INTROS and PATHLIKE.search(t.text)), None)
         if bare is None:
             raise refuse(verb, "no source URI (file::, folder::, hdf5::, mem::)",
                          suggestion=f"{verb} file::<path> into <tag>")
@@ -47,7 +47,7 @@ def _destinations(verb: str, src: str, clauses: list[Clause]) -> tuple[list[tupl
     dests: list[tuple[Clause, list[Tok]]] = []
     stray: list[Tok] = []
     for c in clauses:
-        content = [t for i, t in enumerate(c.content) if not filler_at(c.content, i, lx.ARTICLES)]
+        content = [t for i, t in enumerate(c.content) if not is_article(c.content, i, _DEST_ARTICLES)]
         if c.kind == FORMAT and not content and dests and len(dests[-1][1]) == 1:
             fmt = dests.pop()[1][0].text.lower()  # "in binary format": the word before is the hint
         elif c.kind == FORMAT:
@@ -65,7 +65,14 @@ def _destinations(verb: str, src: str, clauses: list[Clause]) -> tuple[list[tupl
         if len(kept) < len(dests) and kept:
             fmt = next(d[1][0].key for d in dests if d not in kept)
             dests = kept
-    return dests, stray, fmt
+    return _named_tags(dests), stray, fmt
+
+
+def _named_tags(dests: list[tuple[Clause, list[Tok]]]) -> list[tuple[Clause, list[Tok]]]:
+    """Among several destinations, drop the ones that name no tag: a particle ("read
+    file::a in as docs") or the store itself ("into storage as docs")."""
+    kept = [d for d in dests if d[1] and not (len(d[1]) == 1 and d[1][0].key in lx.STORE_WORDS)]
+    return kept or dests
 
 
 def assimilate(verb: str, rest: list[Tok]) -> Action:

@@ -15,7 +15,7 @@ from ..limits import take_limit
 from ..names import glob_hint, name, tag_spec, trim
 from ..phrases import LIST_INTROS, PROMPT, QUERY_INTROS, SCOPE, Clause, split
 from ..refuse import join, refuse
-from ..tokens import GLOB, SEP, URI, Tok, is_word, strip_seps, words
+from ..tokens import GLOB, PATHLIKE, SEP, URI, Tok, is_word, strip_seps, words
 
 Scope = tuple[str | None, bool, bool]  # (tag name, mentions the cache, means every tag)
 
@@ -48,7 +48,13 @@ def _clauses(verb: str, head: list[Tok], clauses: list[Clause]) -> tuple[list[li
 
 
 def _head_core(verb: str, head: list[Tok], mode: str) -> list[Tok]:
-    """The head's words that are a tag or search text, filler trimmed; refuses several tags."""
+    """The head's words that are a tag or search text, filler trimmed; refuses several tags.
+
+    After a yes/no question, file names in the head ("is a.csv cached in docs?",
+    "does docs have a.csv?") are the blobs asked about, never a tag or search text.
+    """
+    if mode == "yes_no":
+        head = [t for t in head if not (t.kind == SEP or is_word(t, lx.NAME_SEPARATORS) or PATHLIKE.search(t.text))]
     core = trim(head, lx.HEAD_FILLER)
     if not core:
         bare = [t for t in head if not is_word(t, lx.ARTICLES | {"me", "us"})]
@@ -80,12 +86,14 @@ def _head_tag(core: list[Tok], mode: str, names: list[str], star: bool, prompts:
 
 def listing(verb: str, rest: list[Tok], mode: str) -> Action:
     """`mode` is the verb's family: "query", "prompt" (the object is the search text),
-    "list", or "question" (what/which/show...: list, unless the cache is mentioned)."""
+    "list", or "question" (what/which/show/is...: list, unless the cache is mentioned)."""
     if any(t.kind == URI for t in rest):
         uri = next(t.text for t in rest if t.kind == URI)
         raise refuse(verb, f"{uri} is a source to load, not something to search", suggestion=f"load {uri} into <tag>")
     toks, limit = take_limit(rest)
-    head, clauses = split(toks, LIST_INTROS if mode in ("list", "question") else QUERY_INTROS)
+    if mode == "question" and verb.split()[0] in lx.YES_NO_QUESTIONS:
+        mode = "yes_no"
+    head, clauses = split(toks, QUERY_INTROS if mode in ("query", "prompt") else LIST_INTROS)
     prompts, scopes = _clauses(verb, head, clauses)
     names = list(dict.fromkeys(s[0] for s in scopes if s[0] is not None))
     if len(names) > 1:
@@ -94,7 +102,7 @@ def listing(verb: str, rest: list[Tok], mode: str) -> Action:
     cached = any(s[1] for s in scopes) or any(is_word(t, lx.CACHE_WORDS) for t in head)
     star = any(s[2] for s in scopes)
     head_tag = _head_tag(_head_core(verb, head, mode), mode, names, star, prompts)
-    if mode == "question" and not clauses and not any(t.key in lx.QUESTION_SIGNAL for t in head):
+    if mode in ("question", "yes_no") and not clauses and not any(t.key in lx.QUESTION_SIGNAL for t in head):
         # "what's up", "what time is it": a question, but not about stored blobs
         raise ParseError(f"understood a question ('{verb} {words(head)}') but not which blobs it is about",
                          suggestion="list blobs in <tag>")

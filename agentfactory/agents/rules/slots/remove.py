@@ -10,6 +10,7 @@ from __future__ import annotations
 from ....core.actions import Action, DestroyParams, PruneParams
 from ....core.errors import ParseError
 from .. import lexicon as lx
+from ..entries import CACHED_BLOBS, name_entries
 from ..names import name_list, scope_tag, tag_spec
 from ..phrases import BLOB_INTROS, PERMANENCE, split, strip
 from ..refuse import join, refuse, tag
@@ -18,7 +19,7 @@ from ..tokens import GLOB, Tok, is_word
 
 def prune(verb: str, rest: list[Tok]) -> Action:
     """Blob names from the head, the tag from "from/in/of ..." (with or without the word cache)."""
-    head, clauses = split(rest, BLOB_INTROS)
+    head, clauses = split(name_entries(rest, CACHED_BLOBS), BLOB_INTROS)
     found, _cached = scope_tag(verb, clauses, "prune <blob> from <tag>")
     if found is None and not clauses:  # "clear the docs cache"
         spec = tag_spec(head)
@@ -36,7 +37,7 @@ def prune(verb: str, rest: list[Tok]) -> Action:
 
 def _refuse_single_blobs(verb: str, rest: list[Tok]) -> None:
     """A removal naming blobs ("delete a.md from docs") is refused: none deletes one blob for good."""
-    head, clauses = split(rest, BLOB_INTROS)
+    head, clauses = split(name_entries(rest, CACHED_BLOBS), BLOB_INTROS)
     if not clauses and not any(is_word(t, lx.BLOB_WORDS) for t in head):
         return
     found, _ = scope_tag(verb, clauses, "prune <blob> from <tag>") if clauses else (None, False)

@@ -4,28 +4,39 @@ from __future__ import annotations
 
 from ....core.actions import Action, RetrieveParams
 from .. import lexicon as lx
-from ..names import filler_at, scope_tag
+from ..entries import ONE_BLOB, name_entries
+from ..names import filler_at, scope_tag, tag_spec
 from ..phrases import BLOB_INTROS, split
 from ..refuse import quote, refuse, tag
-from ..tokens import SEP, URI, WORD, Tok, words
+from ..tokens import PATHLIKE, SEP, URI, WORD, Tok, is_word, words
 from .assimilate import assimilate
 from .listing import listing
 
 
-def _drop_contents_of(rest: list[Tok]) -> list[Tok]:
-    """ "the contents of notes.txt" -> "notes.txt" """
-    if len(rest) > 2 and rest[0].key in lx.ARTICLES and rest[1].key in lx.CONTENT_NOUNS and rest[2].key == "of":
-        return rest[3:]
-    if len(rest) > 1 and rest[0].key in lx.CONTENT_NOUNS and rest[1].key == "of":
-        return rest[2:]
-    return rest
+def _contents_of_tag(rest: list[Tok]) -> bool:
+    """ "the contents of docs" with nothing after the tag asks for the tag's listing, not a blob."""
+    i = 1 if rest and rest[0].key in lx.ARTICLES else 0
+    if len(rest) < i + 3 or rest[i].key not in lx.CONTENT_NOUNS or rest[i + 1].key != "of":
+        return False
+    spec = tag_spec(rest[i + 2 :])
+    return spec is not None and spec[0] is not None and not PATHLIKE.search(spec[0])
+
+
+def look_up(verb: str, rest: list[Tok]) -> Action:
+    """ "look up notes.txt in docs" reads a blob; "look up ocean heat in docs" searches."""
+    head, clauses = split(name_entries(rest, ONE_BLOB), BLOB_INTROS)
+    parts = [t for i, t in enumerate(head) if not filler_at(head, i, lx.RETRIEVE_FILLER)]
+    named = len(parts) == 1 and (PATHLIKE.search(parts[0].text) or any(is_word(t, lx.BLOB_WORDS) for t in head))
+    return retrieve(verb, rest) if named and clauses else listing(verb, rest, "prompt")
 
 
 def retrieve(verb: str, rest: list[Tok]) -> Action:
     """Read one blob named in the head from the tag of the scope clause."""
     if any(t.kind == URI for t in rest):
         return assimilate(verb, rest)
-    rest = _drop_contents_of(rest)
+    if _contents_of_tag(rest):
+        return listing(verb, rest, "question")
+    rest = name_entries(rest, ONE_BLOB)
     head, clauses = split(rest, BLOB_INTROS)
     listing_words = any(t.kind == WORD and t.key in lx.LISTING_WORDS for t in head)
     if listing_words or (not head and not clauses and verb in lx.SHOW_VERBS):
