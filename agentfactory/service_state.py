@@ -1,4 +1,4 @@
-"""What `services.json` records about the managed services, and the runtime's config file.
+"""What `services.json` records about the managed services, and the runtime's config file and leftovers.
 
 Kept apart from services.py (which starts and stops things) so that module
 stays readable; services.py re-exports every name here.
@@ -15,6 +15,7 @@ import yaml
 from pydantic import AliasChoices, BaseModel, Field
 
 from .core.errors import ServiceError
+from .core.text import text_table
 from .procs import alive as _alive
 
 #: what each service's command line contains (a PID alone may have been reused)
@@ -103,3 +104,20 @@ def write_runtime_config(iowarp_dir: Path, port: int) -> Path:
     path = iowarp_dir / "clio.yaml"
     path.write_text(yaml.safe_dump(cfg, sort_keys=False))
     return path
+
+
+def sweep_runtime_leftovers(info: ProcInfo) -> None:
+    """Remove the links a killed runtime leaves: only names carrying our port or PID."""
+    base = runtime_dir()
+    if not base.is_dir() or not info.port:
+        return
+    marks = (f"__{info.port}", f"clio_{info.port}.", f"clio_{info.pid}_", f"clio-{info.pid}-", f"clio_rambdev_{info.pid}_")
+    for entry in base.iterdir():
+        if any(m in entry.name for m in marks):
+            entry.unlink(missing_ok=True)
+
+
+def describe(rows: list[ServiceStatus]) -> str:
+    """`agentfactory services status` as a table."""
+    table = [[r.name, r.state, r.pid or "", r.endpoint or "", r.detail] for r in rows]
+    return "\n".join(text_table(["service", "state", "pid", "endpoint", "detail"], table, numeric={2}))

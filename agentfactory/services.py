@@ -27,7 +27,6 @@ from .config import Settings
 from .core.errors import ServiceError, StorageUnavailable
 from .core.endpoints import parse_host_port
 from .core.files import atomic_write, write_private_once
-from .core.text import text_table
 from .core.vocabulary import SERVICE_NAMES
 from .procs import alive as _alive
 from .procs import free_port, free_runtime_port
@@ -43,7 +42,9 @@ from .service_state import (  # noqa: F401  (re-exported: callers import them fr
     _retire,
     _unretire,
     clio_run_path,
+    describe,
     runtime_dir,
+    sweep_runtime_leftovers,
     write_runtime_config,
 )
 from .storage.bridge_protocol import PROTOCOL
@@ -169,7 +170,7 @@ class Services:
             say(f"iowarp: attached (pid {state.iowarp.pid}, port {state.iowarp.port})")
             return
         if state.iowarp and state.iowarp.port:
-            self._sweep_runtime_leftovers(state.iowarp)
+            sweep_runtime_leftovers(state.iowarp)
         port = free_runtime_port()
         self.write_runtime_config(port)
         # clio_run execs the native binary, so this PID is the runtime's
@@ -292,7 +293,7 @@ class Services:
                 if self._stop_runtime(runtime):
                     stopped.append("iowarp")
                     say(f"iowarp: stopped (pid {runtime.pid})")
-                self._sweep_runtime_leftovers(runtime)
+                sweep_runtime_leftovers(runtime)
             if memcached and memcached.started_by_us and _terminate(memcached.pid, "memcached"):
                 stopped.append("memcached")
                 say(f"memcached: stopped (pid {memcached.pid})")
@@ -331,17 +332,6 @@ class Services:
         except psutil.NoSuchProcess:
             pass
         return True
-
-    @staticmethod
-    def _sweep_runtime_leftovers(info: ProcInfo) -> None:
-        """Remove the links a killed runtime leaves: only names carrying our port or PID."""
-        base = runtime_dir()
-        if not base.is_dir() or not info.port:
-            return
-        marks = (f"__{info.port}", f"clio_{info.port}.", f"clio_{info.pid}_", f"clio-{info.pid}-", f"clio_rambdev_{info.pid}_")
-        for entry in base.iterdir():
-            if any(m in entry.name for m in marks):
-                entry.unlink(missing_ok=True)
 
     # -- status ---------------------------------------------------------------------
     def status(self) -> list[ServiceStatus]:
@@ -404,9 +394,3 @@ class Services:
 def _unlink_socket(endpoint: str | None) -> None:
     if endpoint and endpoint.startswith(SCHEME):
         Path(endpoint[len(SCHEME):]).unlink(missing_ok=True)
-
-
-def describe(rows: list[ServiceStatus]) -> str:
-    table = [[r.name, r.state, r.pid or "", r.endpoint or "", r.detail] for r in rows]
-    return "\n".join(text_table(["service", "state", "pid", "endpoint", "detail"], table, numeric={2}))
-
