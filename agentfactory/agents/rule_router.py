@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from typing import Any
 
 from ..core.errors import RoutingError
 from .routing import AgentCard, RouteDecision, check_agents
@@ -28,3 +29,8 @@ class RuleRouter:
         card = min(owners, key=lambda c: (len(c.actions), c.name))
         return RouteDecision(agent=card.name, action=action, backend=self.backend,
                              latency_ms=(time.perf_counter() - started) * 1e3)
+
+
+def build_rule_router(**_options: Any) -> RuleRouter:
+    """The `rule` backend's factory: offline and deterministic, so no model and nothing worth recording."""
+    return RuleRouter()

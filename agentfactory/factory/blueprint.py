@@ -17,6 +17,7 @@ field, and whose hint says how to fix it:
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Mapping
 from typing import Annotated, Any
@@ -27,7 +28,9 @@ from pydantic_core import PydanticCustomError
 from ..core.actions import ACTION_NAMES, ActionName
 from ..core.endpoints import parse_host_port
 from ..core.errors import ConfigError
-from ..core.vocabulary import ACTION_OWNERS, BACKEND_NAMES, REWARD_KEYS, BackendName, RewardKey
+from ..core.plugins import PLUGIN_NAME
+from ..core.vocabulary import ACTION_OWNERS, BACKEND_NAMES, REWARD_KEYS, RewardKey
+from .discovery import ROUTERS
 
 BUILTIN_TYPES: tuple[str, ...] = ("ingestor", "retriever", "coordinator", "iowarp", "llm")
 
@@ -40,8 +43,6 @@ _DEFAULT_ACTIONS: dict[str, tuple[str, ...]] = {
 # Names become file names (`<name>.yaml`) and LLM tool names, whose pattern is
 # ^[a-zA-Z0-9_-]{1,64}$; a leading '-' would read as an option on the command line.
 _NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]{0,63}$")
-# Entry-point names may also hold dots (e.g. `acme.summarizer`).
-_TYPE_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$")
 
 # Strict: YAML `yes` or "0.1" as a reward is a mistake, not a number to coerce.
 Reward = Annotated[float, Field(strict=True, allow_inf_nan=False)]
@@ -151,7 +152,10 @@ class Blueprint(BaseModel):
     type: str = Field(
         description=f"agent type: one of {', '.join(BUILTIN_TYPES)}, or a type an entry point provides"
     )
-    backend: BackendName = Field(default="rule", description=f"what decides the actions: {', '.join(BACKEND_NAMES)}")
+    backend: str = Field(
+        default="rule",
+        description=f"what decides the actions: {', '.join(BACKEND_NAMES)}, or a router an entry point provides",
+    )
     model: str | None = Field(default=None, description="model name for the claude or ollama backend")
     actions: list[ActionName] = Field(
         default_factory=list,
@@ -188,10 +192,21 @@ class Blueprint(BaseModel):
             raise _fail("must not be empty", "say what the agent does; the router chooses agents by it")
         return value.strip()
 
+    @field_validator("backend")
+    @classmethod
+    def _backend(cls, value: str) -> str:
+        # built-ins and in-process registrations are a dict lookup; only other names read the entry points
+        if not ROUTERS.knows(value):
+            known = ROUTERS.names()
+            close = difflib.get_close_matches(value, known, n=1)
+            raise _fail(f"{value!r} is not one of {', '.join(known)}",
+                        f"did you mean {close[0]!r}?" if close else f"use one of {', '.join(known)}")
+        return value
+
     @field_validator("type")
     @classmethod
     def _type(cls, value: str) -> str:
-        if not _TYPE_RE.match(value):
+        if not PLUGIN_NAME.match(value):
             raise _fail(
                 f"{value!r} is not a valid agent type",
                 f"use one of {', '.join(BUILTIN_TYPES)} or an entry-point type name",

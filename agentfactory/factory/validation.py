@@ -15,11 +15,11 @@ from pydantic import BaseModel, ValidationError
 
 from ..core.actions import ACTION_NAMES
 from ..core.errors import BlueprintError
-from ..core.vocabulary import BACKEND_NAMES, REWARD_KEYS
+from ..core.vocabulary import REWARD_KEYS
 from .blueprint import Blueprint, CacheConfig, StoreConfig
 
 _NESTED: dict[str, type[BaseModel]] = {"store": StoreConfig, "cache": CacheConfig}
-_CHOICES: dict[str, tuple[str, ...]] = {"backend": BACKEND_NAMES, "actions": ACTION_NAMES, "rewards": REWARD_KEYS}
+_CHOICES: dict[str, tuple[str, ...]] = {"actions": ACTION_NAMES, "rewards": REWARD_KEYS}
 
 
 def _field_path(loc: tuple[Any, ...]) -> str:
