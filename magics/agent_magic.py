@@ -28,6 +28,7 @@ from traitlets import Bool, Int, TraitError, Unicode, observe, validate
 
 from agentfactory.core.errors import AgentFactoryError
 from agentfactory.core.vocabulary import BACKEND_NAMES
+from agentfactory.factory import router_names
 from agentfactory.session import Session, StepRecord
 
 from .kernel import KernelSession, library_errors_as_usage, namespace
@@ -81,8 +82,8 @@ class AgentMagics(Magics):
     @validate("backend")
     def _check_backend(self, proposal: Any) -> str:
         value = proposal["value"]
-        if value and value not in BACKEND_NAMES:
-            raise TraitError(f"AgentMagics.backend must be one of {', '.join(BACKEND_NAMES)} "
+        if value and value not in router_names():
+            raise TraitError(f"AgentMagics.backend must be one of {', '.join(router_names())} "
                              f"('' = the agent's own), not {value!r}")
         return value
 
@@ -129,8 +130,8 @@ class AgentMagics(Magics):
     def _route_opts(self, args: Any) -> tuple[str, str | None]:
         agent = args.agent or self.agent
         if args.backend:
-            if args.backend not in BACKEND_NAMES:
-                raise UsageError(f"unknown backend {args.backend!r}: use {', '.join(BACKEND_NAMES)}")
+            if args.backend not in router_names():
+                raise UsageError(f"unknown backend {args.backend!r}: use {', '.join(router_names())}")
             return agent, args.backend
         if args.agent:
             return agent, None  # an agent named on the magic line brings its own backend
