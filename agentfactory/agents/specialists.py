@@ -14,7 +14,7 @@ from typing import Any
 from ..core.actions import Action
 from ..core.errors import RoutingError
 from ..env import IOWarpEnv
-from ..factory import Blueprint, register_agent_type
+from ..factory import Blueprint
 from .routing import AgentCard
 
 
@@ -49,6 +49,3 @@ class SpecialistAgent:
         self.check(action)
         return self.env.step(action, agent=self.name, command=command, extra=extra)
 
-
-for _type in ("ingestor", "retriever", "iowarp", "llm"):
-    register_agent_type(_type, SpecialistAgent)

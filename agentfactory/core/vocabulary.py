@@ -17,6 +17,10 @@ from .actions import ACTION_NAMES
 BackendName = Literal["rule", "claude", "ollama"]
 BACKEND_NAMES: tuple[str, ...] = get_args(BackendName)
 
+#: Agent types every install has (a blueprint's `type:`); plug-ins add more. The
+#: coordinator routes; the others are specialists that act on the store.
+BUILTIN_TYPES: tuple[str, ...] = ("ingestor", "retriever", "coordinator", "iowarp", "llm")
+
 #: Source URI schemes (`file::a.csv`, `folder::docs`, `hdf5::run.h5`, `mem::`).
 SourceScheme = Literal["file", "folder", "hdf5", "mem"]
 SOURCE_SCHEMES: tuple[str, ...] = get_args(SourceScheme)

@@ -1,6 +1,7 @@
 """Blueprints (YAML agent definitions), their registry, and what they may name (agent types, routers)."""
 
-from .blueprint import BUILTIN_TYPES, Blueprint, CacheConfig, StoreConfig, default_actions
+from ..core.vocabulary import BUILTIN_TYPES
+from .blueprint import Blueprint, CacheConfig, StoreConfig, default_actions
 from .blueprint_yaml import dump_blueprint, load_blueprint, parse_blueprint, write_blueprint
 from .validation import validate_blueprint
 from .discovery import (

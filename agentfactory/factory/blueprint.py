@@ -29,10 +29,9 @@ from ..core.actions import ACTION_NAMES, ActionName
 from ..core.endpoints import parse_host_port
 from ..core.errors import ConfigError
 from ..core.plugins import PLUGIN_NAME
-from ..core.vocabulary import ACTION_OWNERS, BACKEND_NAMES, REWARD_KEYS, RewardKey
+from ..core.vocabulary import ACTION_OWNERS, BACKEND_NAMES, BUILTIN_TYPES, REWARD_KEYS, RewardKey
 from .discovery import ROUTERS
 
-BUILTIN_TYPES: tuple[str, ...] = ("ingestor", "retriever", "coordinator", "iowarp", "llm")
 
 # The routing table of ARCHITECTURE.md: the ingestor writes and deletes, the
 # retriever reads and evicts (core.vocabulary.ACTION_OWNERS); the others can be asked for anything.

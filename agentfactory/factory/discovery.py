@@ -25,12 +25,15 @@ from typing import Any
 
 from ..core.errors import BlueprintError, ConfigError
 from ..core.plugins import Plugins
-from ..core.vocabulary import BACKEND_NAMES
+from ..core.vocabulary import BACKEND_NAMES, BUILTIN_TYPES
 
 ENTRY_POINT_GROUP = "agentfactory.agents"
 ROUTER_ENTRY_POINT_GROUP = "agentfactory.routers"
 
-AGENT_TYPES = Plugins("agent type", ENTRY_POINT_GROUP, BlueprintError)
+# every built-in type but the coordinator is a specialist acting on the store
+AGENT_TYPES = Plugins("agent type", ENTRY_POINT_GROUP, BlueprintError, builtins={
+    name: "agentfactory.agents.specialists:SpecialistAgent" for name in BUILTIN_TYPES if name != "coordinator"
+})
 ROUTERS = Plugins("backend", ROUTER_ENTRY_POINT_GROUP, ConfigError, builtins={
     "rule": "agentfactory.agents.rule_router:build_rule_router",
     "claude": "agentfactory.agents.claude_router:ClaudeRouter",

@@ -30,7 +30,8 @@ from typing import Any
 import platformdirs
 
 from ..core.errors import BlueprintError
-from .blueprint import BUILTIN_TYPES, YAML_SUFFIXES, Blueprint, default_actions
+from ..core.vocabulary import BUILTIN_TYPES
+from .blueprint import YAML_SUFFIXES, Blueprint, default_actions
 from .blueprint_yaml import load_blueprint, write_blueprint
 from .validation import validate_blueprint
 from .discovery import ENTRY_POINT_GROUP, get_agent_type
