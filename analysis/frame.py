@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from agentfactory.core.errors import AgentFactoryError
+from agentfactory.core.errors import NotATrajectory
 from agentfactory.trajectory import DTYPES
 
 __all__ = ["OPTIONAL", "REQUIRED", "NotATrajectory", "conform", "group_keys"]
@@ -49,19 +49,6 @@ _KINDS: dict[str, tuple[Callable[[Any], bool], Any, str]] = {
     "ok": (lambda dtype: dtype == np.dtype("bool"), DTYPES["ok"], "True/False"),
     "cache_hit": (lambda dtype: isinstance(dtype, pd.BooleanDtype), DTYPES["cache_hit"], "True/False/<NA>"),
 }
-
-
-class NotATrajectory(AgentFactoryError, ValueError):
-    """A frame the analysis cannot read as a trajectory: columns missing, or values of the wrong kind.
-
-    ``columns`` names the offending columns, so a caller can add or fix them.
-    """
-
-    code = "not_a_trajectory"
-
-    def __init__(self, message: str, *, columns: Sequence[str] = (), hint: str | None = None) -> None:
-        super().__init__(message, hint=hint)
-        self.columns = tuple(columns)
 
 
 def conform(df: pd.DataFrame) -> pd.DataFrame:

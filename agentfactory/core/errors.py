@@ -8,6 +8,8 @@ trajectory's `error` column, so experiments can group failures by kind.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 
 class AgentFactoryError(Exception):
     """Base of every error AgentFactory raises on purpose."""
@@ -117,6 +119,20 @@ class UnsupportedSource(SourceError):
     """Unknown URI scheme, unreadable file, or a file that is not what the scheme says."""
 
     code = "unsupported_source"
+
+
+# -- trajectories ---------------------------------------------------------------
+class NotATrajectory(AgentFactoryError, ValueError):
+    """A frame the analysis cannot read as a trajectory: columns missing, or values of the wrong kind.
+
+    ``columns`` names the offending columns, so a caller can add or fix them.
+    """
+
+    code = "not_a_trajectory"
+
+    def __init__(self, message: str, *, columns: Sequence[str] = (), hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.columns = tuple(columns)
 
 
 # -- services -----------------------------------------------------------------
