@@ -102,16 +102,33 @@ def _positive(iowarp: np.ndarray, cache: np.ndarray) -> np.ndarray:
 
 
 def _label_bars(ax: Axes, metric: str, log: bool, bars: tuple[tuple[BarContainer, np.ndarray], ...]) -> None:
-    """Write each bar's true size on it, when there is room for two numbers side by side under a tag."""
+    """Write each bar's true size on it: level when the labels fit, upright when only that fits, else none."""
     width_in = ax.get_position().width * ax.figure.get_figwidth()
     if width_in / len(bars[0][1]) < 0.75:
         return
+    texts = []
     for container, values in bars:
         # the true size, in its own unit: "512 B", "1.5 MiB" (never "0.0" for a small tag)
-        texts = [f"{v:,.0f}" if metric == "blobs" else human_bytes(v) for v in values]
-        ax.bar_label(container, labels=texts, fontsize="x-small", padding=1)
+        labels = [f"{v:,.0f}" if metric == "blobs" else human_bytes(v) for v in values]
+        texts += ax.bar_label(container, labels=labels, fontsize="x-small", padding=1)
+    upright = _labels_collide(ax, texts)
+    if upright:  # "2.9 MiB" next to "2.8 MiB" ran together: stand them on the bars
+        for text in texts:
+            text.set_rotation(90)
+        if _labels_collide(ax, texts):
+            for text in texts:
+                text.remove()
+            upright = False
     if log:
         smallest = _positive(bars[0][1], bars[1][1]).min()
-        ax.set_ylim(smallest / 4, ax.get_ylim()[1] * 4)  # the smallest bar has height; labels fit above
+        ax.set_ylim(smallest / 4, ax.get_ylim()[1] * (12 if upright else 4))  # the smallest bar has height
     else:
-        ax.margins(y=0.12)
+        ax.margins(y=0.3 if upright else 0.12)  # room above the tallest bar for its label
+
+
+def _labels_collide(ax: Axes, texts: list) -> bool:
+    """Whether any two labels, side by side, come closer than a few points (measured as drawn now)."""
+    renderer = ax.figure.canvas.get_renderer()
+    boxes = sorted((t.get_window_extent(renderer) for t in texts), key=lambda box: box.x0)
+    gap = 8 * ax.figure.dpi / 72  # 8 points: tight_layout or a legend may still narrow the axes a little
+    return any(left.x1 + gap > right.x0 for left, right in zip(boxes, boxes[1:]))

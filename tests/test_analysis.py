@@ -707,3 +707,25 @@ def test_a_saved_dashboard_leaves_a_picture_of_its_last_state(run, tmp_path):
     width = int.from_bytes(png[16:20], "big")
     assert width >= 800
     board.close()
+
+
+@pytest.mark.parametrize("tags", [2, 4, 6, 9])
+def test_tier_byte_labels_never_run_into_each_other(tags):
+    """'2.9 MiB' beside '2.8 MiB' once printed as '2.9 MiB2.8 MiB': labels stand up, or go, when level ones collide."""
+    snapshot = [{"tag": f"run_{i:02d}", "iowarp_blobs": 3, "cached_blobs": 2,
+                 "iowarp_bytes": int(3.0e6 * (i + 1)), "cached_bytes": int(2.9e6 * (i + 1))} for i in range(tags)]
+    fig, ax = plt.subplots(figsize=(6.4, 3.5))
+    try:
+        plot_tier_contents(snapshot, ax=ax, metric="bytes")
+        fig.tight_layout()
+        fig.canvas.draw()
+        renderer = fig.canvas.get_renderer()
+        labels = [t for t in ax.texts if "B" in t.get_text()]
+        boxes = sorted((t.get_window_extent(renderer) for t in labels), key=lambda b: b.x0)
+        assert all(left.x1 < right.x0 for left, right in zip(boxes, boxes[1:]))
+        axes_box = ax.get_window_extent(renderer)
+        assert all(box.y1 <= axes_box.y1 + 1 for box in boxes), "a label sticks out above the axes"
+        if tags <= 4:
+            assert len(labels) == 2 * tags, "there is room for every label"
+    finally:
+        plt.close(fig)
