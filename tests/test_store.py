@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import socket
 import subprocess
@@ -334,3 +335,53 @@ def test_node_for_routes_every_key_as_hashclient_does():
     assert len({node_for(cluster, k).server for k in keys}) == 3
     single = Client(("127.0.0.1", 1))
     assert node_for(single, "any") is single
+
+
+def test_get_values_reads_values_split_anywhere_and_large_ones_whole():
+    from agentfactory.storage.memcache_wire import get_values
+
+    big = os.urandom(200_000)
+    reply = b"VALUE a 0 3\r\nxyz\r\nVALUE b 5 200000\r\n" + big + b"\r\nEND\r\n"
+    # cut inside a line, inside the \r\n, and inside the large value
+    at = [0, 12, 15, 30, 100_000, len(reply) - 6, len(reply) - 4, len(reply)]
+    cuts = [reply[a:b] for a, b in itertools.pairwise(at)]
+    port, thread = _fake_memcached(cuts)
+    node = Client(("127.0.0.1", port), connect_timeout=1, timeout=2)
+    found = get_values(node, ["a", "b", "missing"])
+    assert found == {"a": b"xyz", "b": big}
+    node.close()
+    thread.join(2)
+
+
+def test_get_values_and_set_value_raise_memcached_errors_and_drop_the_socket():
+    from pymemcache.exceptions import MemcacheServerError
+
+    from agentfactory.storage.memcache_wire import get_values, set_value
+
+    port, thread = _fake_memcached([b"SERVER_ERROR out of memory\r\n"])
+    node = Client(("127.0.0.1", port), connect_timeout=1, timeout=1)
+    with pytest.raises(MemcacheServerError, match="out of memory"):
+        get_values(node, ["a"])
+    assert node.sock is None
+    thread.join(2)
+    port, thread = _fake_memcached([b"SERVER_ERROR object too large for cache\r\n"])
+    node = Client(("127.0.0.1", port), connect_timeout=1, timeout=1)
+    with pytest.raises(MemcacheServerError, match="too large"):  # CacheTier.put turns this into a bypass
+        set_value(node, "a", b"x" * 10, 0, 0)
+    assert node.sock is None
+    thread.join(2)
+
+
+def test_set_value_and_get_values_agree_with_pymemcache_on_a_real_memcached(store):
+    from agentfactory.storage.memcache_wire import get_values, set_value
+
+    host, port = store.cache.backend.servers[0].split(":")
+    ours, theirs = Client((host, int(port)), default_noreply=False), Client((host, int(port)), default_noreply=False)
+    values = {"wire:small": b"s" * 10, "wire:large": os.urandom(900_000), "wire:empty": b""}
+    for key, value in values.items():
+        set_value(ours, key, value, 0, 7)
+        assert theirs.get(key) == value
+    theirs.set("wire:theirs", b"t" * 70_000)
+    found = get_values(ours, [*values, "wire:theirs", "wire:absent"])
+    assert found == {**values, "wire:theirs": b"t" * 70_000}
+    assert ours.sock is not None  # the connection is reused after a clean reply

@@ -17,7 +17,7 @@ from pymemcache.client.base import Client
 from pymemcache.client.hash import HashClient
 
 from ..core.endpoints import parse_host_port
-from .memcache_wire import meta_lines, node_for
+from .memcache_wire import get_values, meta_lines, node_for, set_value
 
 DEFAULT_ITEM_LIMIT = 1 << 20  # memcached's default -I
 _STAT_KEYS = ("curr_items", "bytes", "limit_maxbytes", "evictions")
@@ -27,7 +27,7 @@ class CacheBackend(Protocol):
     kind: str
     item_limit: int
 
-    def get_many(self, keys: list[str]) -> dict[str, bytes]: ...
+    def get_many(self, keys: list[str]) -> dict[str, bytes | bytearray]: ...
     def present(self, keys: list[str]) -> dict[str, int]: ...
     def set(self, key: str, value: bytes, ttl: int, flags: int = 0) -> None: ...
     def add(self, key: str, value: bytes, ttl: int) -> bool: ...
@@ -82,8 +82,15 @@ class MemcachedBackend:
         return MemcachedBackend(self.servers, item_limit=self.item_limit, connect_timeout_s=connect_timeout_s,
                                 timeout_s=timeout_s)
 
-    def get_many(self, keys: list[str]) -> dict[str, bytes]:
-        return self._client.get_many(keys)
+    def get_many(self, keys: list[str]) -> dict[str, bytes | bytearray]:
+        """Values by key; one server is read with `get_values` (the hit path), a cluster through HashClient.
+
+        HashClient keeps its own account of dead nodes (retries, `dead_timeout`),
+        which a read past it would lose; a cluster pays pymemcache's reader.
+        """
+        if isinstance(self._client, HashClient):
+            return self._client.get_many(keys)
+        return get_values(self._client, keys)
 
     def present(self, keys: list[str]) -> dict[str, int]:
         """Which keys exist, with their client flags, without moving any value.
@@ -104,7 +111,10 @@ class MemcachedBackend:
         return found
 
     def set(self, key: str, value: bytes, ttl: int, flags: int = 0) -> None:
-        self._client.set(key, value, expire=ttl, noreply=False, flags=flags)
+        if isinstance(self._client, HashClient):
+            self._client.set(key, value, expire=ttl, noreply=False, flags=flags)
+        else:
+            set_value(self._client, key, value, ttl, flags)
 
     def add(self, key: str, value: bytes, ttl: int) -> bool:
         return bool(self._client.add(key, value, expire=ttl, noreply=False))

@@ -133,7 +133,7 @@ class CorruptEntry(Exception):
     """A cache value whose header or MAC does not hold (internal: becomes a miss + heal)."""
 
 
-def unpack_cache_value(raw: bytes, tag: str, blob: str, secret: bytes) -> CacheEntry:
+def unpack_cache_value(raw: bytes | bytearray, tag: str, blob: str, secret: bytes) -> CacheEntry:
     if len(raw) < CACHE_HEADER_BYTES:
         raise CorruptEntry("short value")
     magic, version, meta_len, gen, stored_hash, payload_len = _CACHE.unpack_from(raw)
@@ -145,11 +145,11 @@ def unpack_cache_value(raw: bytes, tag: str, blob: str, secret: bytes) -> CacheE
     expected = _mac(secret, view[: _CACHE.size], f"{tag}\x00{blob}".encode(), view[CACHE_HEADER_BYTES:start], view[start:])
     if not hmac.compare_digest(expected, view[_CACHE.size : CACHE_HEADER_BYTES]):
         raise CorruptEntry("MAC mismatch (corrupt, or not written with this home's secret)")
-    metadata = json.loads(raw[CACHE_HEADER_BYTES:start]) if meta_len else {}
+    metadata = json.loads(view[CACHE_HEADER_BYTES:start].tobytes()) if meta_len else {}
     if version == 3:
         chunks, size, nonce = _MANIFEST.unpack_from(raw, start)
         return CacheEntry(gen, b"", metadata, chunks=chunks, size=size, nonce=nonce)
-    return CacheEntry(gen, raw[start:], metadata)
+    return CacheEntry(gen, view[start:].tobytes(), metadata)  # bytes, whatever the reader handed us
 
 
 def seal_token(secret: bytes, key: str, token: int) -> bytes:
