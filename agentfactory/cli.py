@@ -10,7 +10,7 @@ from pathlib import Path
 
 from .core.errors import AgentFactoryError
 from .core.observation import shorten_names
-from .core.text import text_table
+from .core.text import text_row, text_table
 from .factory.discovery import router_names
 
 
@@ -94,14 +94,15 @@ def _demo(args: argparse.Namespace) -> int:
                       progress=lambda m: print(m, file=sys.stderr))
     previous = Path.cwd()
     os.chdir(workdir)  # the demo's commands name paths relative to the sample data
-    row = "{:>4}  {:<56} {:<10} {:<10} {:<15} {:<5} {:>7}"
+    # printed a row at a time, as each step runs: the widths are fixed up front
+    widths, numeric = (4, max(map(len, DEMO_COMMANDS)), 10, 10, 15, 4, 6), {0, 6}
     try:
-        print(row.format("step", "command", "agent", "action", "outcome", "hit", "reward"))
+        print(text_row(("step", "command", "agent", "action", "outcome", "hit", "reward"), widths, numeric))
         for command in DEMO_COMMANDS:
             r = session.run(command)
             hit = "" if r.cache_hit is None else ("hit" if r.cache_hit else "miss")
             outcome = "ok" if r.ok else (r.error or "error")
-            print(row.format(r.step, command, r.agent, r.action, outcome, hit, f"{r.reward:+.2f}"))
+            print(text_row((r.step, command, r.agent, r.action, outcome, hit, f"{r.reward:+.2f}"), widths, numeric))
         summary = run_summary(session.trajectory.to_frame())
         hit_rate = f"{summary['hit_rate']:.0%}" if summary["retrieves"] else "n/a"
         print(f"\nsteps {summary['steps']}   hit rate {hit_rate}   reward total {summary['reward_total']:+.2f}   "
