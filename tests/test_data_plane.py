@@ -8,6 +8,8 @@ when it is stopped or killed is removed by `services up`/`down`.
 from __future__ import annotations
 
 import os
+import threading
+from typing import Any
 
 import psutil
 import pytest
@@ -136,3 +138,60 @@ def test_large_payloads_cross_in_shared_memory_that_no_exit_path_leaves_behind(t
         svc.down()
     assert list((svc.home / "run").iterdir()) == []
     assert {n for n in set(os.listdir("/dev/shm")) - shm_before if "agentfactory" in n or "clio" in n} == set()
+
+
+def _echo_server(path: str) -> Any:
+    """A UnixServer that answers every request with its own frames, reversed (no bridge, no runtime)."""
+    from agentfactory.storage.unix_transport import UnixServer
+
+    server = UnixServer(path, lambda frames: [f.bytes for f in reversed(frames)], threading.Lock())
+    return server
+
+
+def test_unix_messages_of_every_shape_survive_the_read_ahead_buffer(tmp_path):
+    from agentfactory.storage.unix_transport import (
+        MAX_FRAMES,
+        READ_AHEAD,
+        SHM_MIN,
+        UnixClient,
+    )
+
+    assert 8 + 16 * MAX_FRAMES > READ_AHEAD
+
+    path = str(tmp_path / "echo.sock")
+    server = _echo_server(path)
+    client = UnixClient(f"unix://{path}", 5.0)
+    try:
+        shapes = {
+            "small": [b"op", b"{}", b""],
+            "inline frame split by the buffer's end": [b"x" * (READ_AHEAD - 100), os.urandom(SHM_MIN - 1)],
+            "shared and inline mixed": [os.urandom(SHM_MIN), b"y" * 10, os.urandom(3 * SHM_MIN)],
+            # a descriptor table larger than the buffer (16 bytes a frame)
+            "many frames": [bytes([i % 256]) for i in range(MAX_FRAMES)],
+        }
+        for name, frames in shapes.items():
+            assert [f.bytes for f in client.request(frames)] == frames[::-1], name
+    finally:
+        client.close()
+        server.close()
+
+
+def test_a_bridge_that_never_answers_times_out_in_the_kernel(tmp_path):
+    import socket
+    import time
+
+    from agentfactory.storage.unix_transport import UnixClient
+
+    path = str(tmp_path / "mute.sock")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(1)  # accepts (the kernel does), never reads or answers
+    client = UnixClient(f"unix://{path}", 0.3)
+    try:
+        start = time.monotonic()
+        with pytest.raises(TimeoutError):
+            client.request([b"ping", b"{}"])
+        assert 0.25 < time.monotonic() - start < 2.0
+        assert client._chan is None  # the next request starts on a fresh connection
+    finally:
+        listener.close()
