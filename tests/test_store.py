@@ -385,3 +385,22 @@ def test_set_value_and_get_values_agree_with_pymemcache_on_a_real_memcached(stor
     found = get_values(ours, [*values, "wire:theirs", "wire:absent"])
     assert found == {**values, "wire:theirs": b"t" * 70_000}
     assert ours.sock is not None  # the connection is reused after a clean reply
+
+
+@pytest.mark.parametrize("size", [0, 1000, 4000, 4096, 100_000], ids=lambda n: f"{n}B")
+def test_cache_values_verify_on_both_sides_of_the_mac_switch(size):
+    """Keyed BLAKE2b below SMALL_MAC_BYTES, HMAC-SHA256 above: either way a forgery or a flipped byte is refused."""
+    from agentfactory.storage.framing import CorruptEntry, pack_cache_value, unpack_cache_value
+
+    secret, payload = os.urandom(32), os.urandom(size)
+    value = pack_cache_value(7, "tag", "blob", payload, {"k": 1}, secret)
+    entry = unpack_cache_value(value, "tag", "blob", secret)
+    assert (entry.gen, entry.payload, entry.metadata) == (7, payload, {"k": 1})
+    assert unpack_cache_value(bytearray(value), "tag", "blob", secret).payload == payload  # as get_values hands it
+    with pytest.raises(CorruptEntry, match="MAC"):
+        unpack_cache_value(pack_cache_value(7, "tag", "blob", payload, {"k": 1}, os.urandom(32)), "tag", "blob", secret)
+    if size:
+        flipped = bytearray(value)
+        flipped[-1] ^= 1
+        with pytest.raises(CorruptEntry, match="MAC"):
+            unpack_cache_value(bytes(flipped), "tag", "blob", secret)

@@ -9,12 +9,14 @@ JSON metadata and the payload:
   payload, so a partial or mixed write is detected instead of served.
 * Cache values carry the tag generation token they were written under (so a
   destroyed tag's entries die at once), a hash of (tag, blob) to guard against
-  key collisions, and an HMAC-SHA256 (per-home secret) checked on every hit,
-  so a value written by anyone without the secret is a miss.
+  key collisions, and a MAC (per-home secret; keyed BLAKE2b for small
+  values, HMAC-SHA256 for large ones) checked on every hit, so a value
+  written by anyone without the secret is a miss.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import json
 import struct
@@ -65,9 +67,9 @@ def payload_digest() -> xxhash.xxh3_128:
 
 
 # -- cache values ---------------------------------------------------------------
-# magic, version, meta_len, gen token, name hash, payload_len, then a 16-byte HMAC-SHA256 tag
+# magic, version, meta_len, gen token, name hash, payload_len, then a 16-byte MAC (see _mac)
 _CACHE = struct.Struct("<4sBxHQQQ")
-CACHE_MAGIC = b"AFC2"
+CACHE_MAGIC = b"AFC3"  # AFC2 entries (HMAC only) read as corrupt: a miss that heals
 MAC_BYTES = 16
 CACHE_HEADER_BYTES = _CACHE.size + MAC_BYTES
 
@@ -76,13 +78,28 @@ def name_hash(tag: str, blob: str) -> int:
     return xxhash.xxh3_64_intdigest(tag.encode() + b"\x00" + blob.encode())
 
 
-def _mac(secret: bytes, head: bytes, names: bytes, meta: bytes | memoryview, payload: bytes | memoryview) -> bytes:
+# Below this many bytes (names, metadata and payload) keyed BLAKE2b is the MAC: about half
+# the time of HMAC-SHA256 on a 1 KiB value (HMAC hashes two extra blocks and pays for a
+# Python object per call). Above it HMAC-SHA256 is: OpenSSL's SHA-256 (SHA-NI) runs at
+# twice BLAKE2b's speed per byte. The length is in the header the MAC covers, so the choice
+# is the same when written and when read.
+SMALL_MAC_BYTES = 4096
+
+
+def _mac(secret: bytes, head: bytes | memoryview, names: bytes, meta: bytes | memoryview,
+         payload: bytes | memoryview) -> bytes:
     """Keyed MAC over the header, the full names, metadata and payload.
 
     Anyone who can reach memcached can write any bytes there; without the
     per-home secret they cannot write an entry that verifies. It also catches
     corruption, so no separate checksum is kept.
     """
+    if len(names) + len(meta) + len(payload) < SMALL_MAC_BYTES:
+        h = hashlib.blake2b(head, digest_size=MAC_BYTES, key=secret)
+        h.update(names)
+        h.update(meta)
+        h.update(payload)
+        return h.digest()
     h = hmac.new(secret, head, "sha256")
     h.update(names)
     h.update(meta)
