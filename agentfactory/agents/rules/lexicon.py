@@ -24,7 +24,10 @@ VERBS: dict[str, tuple[str, ...]] = {
     "retrieve": (
         "get", "retrieve", "fetch", "read", "open", "show", "show me", "give me", "give", "display", "view",
         "cat", "print", "download", "pull up", "bring up", "see", "look at", "take a look at", "bring", "grab",
-        "return", "dig out", "fish out", "pull out",
+        "return", "dig out", "fish out", "pull out", "pull", "pull down", "call up",
+        # requests that say what is wanted without a verb of their own ("I need a.md from docs")
+        "i want", "i need", "i'd like", "id like", "i would like", "we need", "we want", "i'm after", "im after",
+        "can i have", "could i have", "may i have", "can we have", "could we have", "i'll take", "i require",
     ),
     "query": (
         "query", "search", "find", "find me", "rank", "seek", "hunt down", "dig up", "track down", "dig through",
@@ -67,10 +70,40 @@ POLITE_OPENERS: tuple[str, ...] = (
     "and", "agent", "can you", "could you", "would you", "will you", "can u", "could u", "you can",
     "i want to", "i wanna", "i'd like to", "id like to", "i would like to", "i need to", "i need you to",
     "i want you to", "let's", "lets", "let me", "go ahead and", "try to", "help me", "tell me", "quickly",
-    "do you know", "i wonder", "i'd like to know", "i want to know",
+    "do you know", "i wonder", "i'd like to know", "i want to know", "can i", "could i", "may i", "can we",
+    "could we", "may we", "shall we", "should we", "would it be possible to", "is it possible to", "i'd love to",
 )
 #: Said after everything else and ignored.
 POLITE_CLOSERS: tuple[str, ...] = ("please", "pls", "thanks", "thank you", "thx", "for me", "now", "right now", "asap")
+
+#: A request with no verb that names what it lists ("top 3 blobs in docs about x", "files in
+#: metrics", "everything in the cache for docs") starts with one of these (after an article or a
+#: number), or with a name and a plural noun ("the docs blobs"): it is read as the listing it
+#: describes, a search when it has a prompt, a limit or a cache word.
+NOUN_REQUESTS: frozenset[str] = frozenset({
+    "blobs", "files", "documents", "docs", "items", "entries", "objects", "everything", "all", "every", "hits",
+    "results", "matches", "top", "best", "first", "cached", "stored", "persisted", "any", "records",
+})
+#: Plural nouns that make "<name> <noun>" a noun request ("sim_run1 files in the cache").
+PLURAL_BLOB_NOUNS: frozenset[str] = frozenset({"blobs", "files", "documents", "items", "entries", "objects"})
+
+# -- purpose clauses -------------------------------------------------------------
+#: "free up cache space by dropping x from y", "to save memory, evict x", "evict x to make room":
+#: a purpose (one of these verbs with a `PURPOSE_NOUNS` word) wraps the real request, which
+#: follows "by" + a verb's -ing form, or a comma or colon, or comes first before "to ...".
+PURPOSE_VERBS: tuple[str, ...] = (
+    "free", "free up", "make", "clear", "clear up", "reclaim", "save", "recover", "release", "get back", "gain",
+)
+#: Words that may lead a purpose ("to free up space", "evict x so we can free up memory").
+PURPOSE_CONNECTORS: tuple[str, ...] = (
+    "to", "in order to", "so as to", "so we can", "so that we can", "so i can", "so that i can", "and",
+)
+#: What a purpose is after: room.
+PURPOSE_NOUNS: frozenset[str] = frozenset({"space", "room", "memory", "ram", "capacity", "headroom"})
+#: Words in a purpose that name the cache, so the request is about the cache ("free up memory").
+PURPOSE_CACHE: frozenset[str] = frozenset({"cache", "memcached", "memory", "ram", "caches"})
+#: Words that start the request after a purpose ("by dropping x"), a gerund following.
+PURPOSE_LINKS: tuple[str, ...] = ("by", "through", "via")
 
 # -- clause intros --------------------------------------------------------------
 #: Words that start the search text of a query.
@@ -81,7 +114,7 @@ PROMPT_INTROS: tuple[str, ...] = (
     "discusses", "that discuss", "that discusses", "containing", "that contain", "that contains",
     "with text", "with the text", "with the words", "with words", "on the topic of", "on the subject of",
     "similar to", "matching", "that match", "that matches", "by relevance to", "ranked by relevance to",
-    "most relevant to", "by similarity to",
+    "most relevant to", "by similarity to", "on",
 )
 #: Words that start the tag scope of a listing ("in docs", "tagged sim_*").
 SCOPE_INTROS: tuple[str, ...] = (
@@ -91,7 +124,13 @@ SCOPE_INTROS: tuple[str, ...] = (
 #: Words that start the tag of a blob ("get a.md from docs", "prune a.md in docs").
 BLOB_SCOPE_INTROS: tuple[str, ...] = ("from", "in", "of", "under", "within", "inside", "out of", "on")
 #: Words that start the destination of a load ("into docs", "as sim_run1").
-DEST_INTROS: tuple[str, ...] = ("into", "as", "to", "under", "in", "inside", "tagged", "with tag", "tag it", "tag it as")
+#: Naming phrases count too ("and call it docs", "under the name docs"); "save it as" needs
+#: none, as "as" starts the clause and the words before it are dropped.
+DEST_INTROS: tuple[str, ...] = (
+    "into", "as", "to", "under", "in", "inside", "tagged", "with tag", "tag it", "tag it as", "call it",
+    "calling it", "name it", "naming it", "label it", "labeling it", "labelling it", "title it", "give it",
+    "under the name", "with the name", "by the name", "with the label", "under the label", "mark it",
+)
 #: Words that start a format hint ("format text").
 FORMAT_INTROS: tuple[str, ...] = ("format", "with format", "using format", "in format")
 #: Words that start a second source clause of a load ("load x from folder::/d").
@@ -131,9 +170,27 @@ LOCATED_WORDS: frozenset[str] = frozenset(
 )
 #: Words between the store and a tag in a load ("into storage as docs"): a
 #: destination naming only one of these is the store, not a tag, when another names the tag.
-STORE_WORDS: frozenset[str] = frozenset({"storage", "store", "iowarp", "persistent"})
-#: Adjectives a destination tag may carry, dropped like articles ("into a new tag called docs").
-DEST_ADJECTIVES: frozenset[str] = frozenset({"new", "fresh"})
+STORE_WORDS: frozenset[str] = frozenset({"storage", "store", "iowarp", "persistent", "disk"})
+#: Words before a destination tag, dropped like articles ("into a new tag called docs", "give it the name docs").
+DEST_ADJECTIVES: frozenset[str] = frozenset({"new", "fresh", "name", "label"})
+
+# -- filler and tiers in a listing ------------------------------------------------
+#: Time words a listing ignores ("which docs blobs are cached right now?").
+TIME_FILLER: tuple[str, ...] = (
+    "right now", "at the moment", "at present", "as of now", "as of right now", "for now", "just now",
+    "these days", "at this point", "currently", "presently", "so far", "by now",
+)
+#: Phrases naming a tier rather than a tag: the store (a listing of what is stored) or the cache
+#: (a query). Scopes whose words are all `STORE_WORDS` or cache words name a tier too ("in iowarp").
+TIER_PHRASES: dict[str, tuple[str, ...]] = {
+    "store": ("on disk", "on the disk", "to disk", "persistently"),
+    "cache": ("in memory", "in ram", "in the memory", "in cache", "in-memory"),
+}
+#: Words standing for the things sought before a prompt ("anything mentioning x", "files on y").
+PROMPT_FILLER: frozenset[str] = frozenset({
+    "anything", "something", "everything", "stuff", "things", "thing", "blobs", "blob", "files", "file", "items",
+    "documents", "document", "entries", "ones", "any", "some", "all", "the", "a", "data", "material", "content",
+})
 
 # -- word classes ---------------------------------------------------------------
 ARTICLES: frozenset[str] = frozenset({"the", "a", "an"})
@@ -144,7 +201,7 @@ STAR_WORDS: frozenset[str] = frozenset({"all", "any", "every", "each", "everywhe
 TAG_FILLER: frozenset[str] = ARTICLES | frozenset(
     {"tag", "tags", "named", "called", "my", "our", "this", "blobs", "files", "contents", "only", "just",
      "are", "is", "currently", "now", "right", "stored", "held", "kept", "present", "available", "persistently",
-     "there"}
+     "there", "like", "sitting", "living", "lying", "saved", "persisted", "cached", "still", "that", "which"}
 )
 #: Words in a listing's head that are not a tag or search text ("what blobs are there").
 HEAD_FILLER: frozenset[str] = ARTICLES | frozenset({
@@ -155,7 +212,9 @@ HEAD_FILLER: frozenset[str] = ARTICLES | frozenset({
     "currently", "right", "now", "exist", "exists", "available", "only", "results", "result", "matches", "match",
     "hits", "hit", "some", "that", "those", "these", "list", "most", "relevant", "recent", "through", "names",
     "name", "present", "persistently", "persisted", "listed", "known", "so", "far", "contain", "contains", "live",
-    "lives", "sit", "sits", "reside", "resides", "listing", "cache", "caches", "memcached", "inside", "in", "still"
+    "lives", "sit", "sits", "reside", "resides", "listing", "cache", "caches", "memcached", "inside", "in", "still",
+    "saved", "keeping", "keeps", "storing", "stores", "holding", "having", "sitting", "living", "lying", "being",
+    "been", "be", *STORE_WORDS,
 })
 #: A filler word of a listing's head that is a plausible tag on its own ("list results").
 SOLO_TAG_OK: frozenset[str] = frozenset({"data", "results"})

@@ -50,16 +50,21 @@ def trim(toks: list[Tok], filler: frozenset[str]) -> list[Tok]:
 def tag_spec(content: list[Tok]) -> tuple[str | None, bool, bool] | None:
     """Read "the docs cache", "tag sim_*", "all tags" -> (name, mentions cache, means every tag).
 
+    A scope naming only a tier ("in iowarp", "in the cache") has no name.
+
     Returns None when the words are not one tag, so the caller can give them
     back to the prompt they probably belong to ("about life in the deep sea").
     """
     names: list[str] = []
-    cached = star = False
+    cached = star = tier = False
     content = strip_seps(content)  # "in docs, best 3"
     for i, t in enumerate(content):
         if t.kind == WORD:
             if t.key in lx.CACHE_WORDS:
                 cached = True
+                continue
+            if t.key in lx.STORE_WORDS:  # "in iowarp", "in the store": a tier, not a tag
+                tier = True
                 continue
             if t.key in lx.CACHE_LINKS and i and is_word(content[i - 1], lx.CACHE_WORDS):
                 continue  # "the cache for docs"
@@ -73,7 +78,7 @@ def tag_spec(content: list[Tok]) -> tuple[str | None, bool, bool] | None:
         names.append(name(t))
     if len(names) > 1:
         return None
-    if not names and not (cached or star):
+    if not names and not (cached or star or tier):
         return None
     return (names[0] if names else None), cached, star
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from ...core.actions import Action
 from ...core.errors import ParseError
-from .phrases import CLOSERS, POLITE, longest
+from .phrases import CLOSERS, POLITE, VERBS, longest
+from .purpose import unwrap_purpose
 from .refuse import MENU, unknown_verb
 from .slots import FILLERS
 from .tokens import SEP, WORD, Tok, clean, tokenize, word
@@ -37,7 +38,8 @@ def _trim_politeness(toks: list[Tok]) -> list[Tok]:
             i += 1
             continue
         hit = longest(POLITE, toks, i)
-        if hit is None:
+        verb = longest(VERBS, toks, i)
+        if hit is None or (verb is not None and verb[0] > hit[0]):  # "could i have" is a verb, "could i" polite
             break
         i += hit[0]
     return _trim_closers(toks[i:])
@@ -54,7 +56,7 @@ def parse_command(text: str) -> Action:
     if not isinstance(text, str):
         raise ParseError(f"a command is text, got {type(text).__name__}", suggestion=MENU)
     cleaned = clean(text)
-    toks = _trim_politeness(tokenize(cleaned))
+    toks = _trim_politeness(unwrap_purpose(_trim_politeness(tokenize(cleaned))))
     if not toks:
         raise ParseError("empty command", suggestion=MENU)
     found = find_verb(toks)

@@ -105,6 +105,8 @@ def tokenize(text: str) -> list[Tok]:
                 toks.append(word(text_))
             elif (tok := _odd_word(text_)) is not None:
                 toks.append(tok)
+                if text_[-1] == ":":  # "reclaim space: evict x" -- a colon ends a phrase like a comma
+                    toks.append(COMMA)
     return toks
 
 

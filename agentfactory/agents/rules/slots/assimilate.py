@@ -9,7 +9,7 @@ from .. import lexicon as lx
 from ..names import is_article, tag_spec, trim
 from ..phrases import DEST, DEST_INTROS, FORMAT, SOURCE, Clause, split
 from ..refuse import join, refuse
-from ..tokens import PATHLIKE, URI, WORD, Tok, words
+from ..tokens import PATHLIKE, URI, WORD, Tok, strip_seps, words
 
 _DEST_ARTICLES = lx.ARTICLES | lx.DEST_ADJECTIVES
 _FORMAT_INLINE = re.compile(r"(?:--)?format[=:](\w+)\Z")
@@ -54,6 +54,7 @@ def _destinations(verb: str, src: str, clauses: list[Clause]) -> tuple[list[tupl
             fmt = _format_clause(verb, src, c, content)
         elif c.kind == DEST:
             content = trim(content, lx.SOURCE_NOUNS) or content  # "into docs the file file::a.csv"
+            content = strip_seps(trim(strip_seps(content), lx.NAME_SEPARATORS))  # "to the store, and call it docs"
             if content and content[-1].key == "format" and len(content) == 2:  # "in binary format"
                 fmt = content[0].text.lower()
             else:

@@ -13,19 +13,54 @@ from ....core.errors import ParseError
 from .. import lexicon as lx
 from ..limits import take_limit
 from ..names import glob_hint, name, tag_spec, trim
-from ..phrases import LIST_INTROS, PROMPT, QUERY_INTROS, SCOPE, Clause, split
+from ..phrases import LIST_INTROS, PROMPT, QUERY_INTROS, SCOPE, TIERS, TIME_FILLER, Clause, longest, split, strip
 from ..refuse import join, refuse
 from ..tokens import GLOB, PATHLIKE, SEP, URI, Tok, is_word, strip_seps, words
 
 Scope = tuple[str | None, bool, bool]  # (tag name, mentions the cache, means every tag)
 
 
+def _tiers(toks: list[Tok]) -> tuple[list[Tok], str | None]:
+    """Drop time filler ("right now") and tier phrases ("on disk", "in memory"); the tier named, if any."""
+    toks, _ = strip(toks, TIME_FILLER)
+    out: list[Tok] = []
+    tier: str | None = None
+    i = 0
+    while i < len(toks):
+        hit = longest(TIERS, toks, i)
+        if hit is None:
+            out.append(toks[i])
+            i += 1
+            continue
+        tier = "cache" if tier == "cache" else hit[1]
+        i += hit[0]
+    return out, tier
+
+
+def _is_weak(c: Clause, after_words: bool) -> bool:
+    """A weak intro ("of", "for", "on") glues ordinary English after real words, unless "tag" is near."""
+    if c.intro[0].key not in lx.WEAK_SCOPE_INTROS or not after_words:
+        return False
+    near = c.intro + [t for t in c.content if t.key not in lx.ARTICLES][:1] + c.content[-1:]
+    return not any(is_word(t, lx.TAG_WORDS) for t in near)
+
+
 def _clauses(verb: str, head: list[Tok], clauses: list[Clause]) -> tuple[list[list[Tok]], list[Scope]]:
-    """Prompts and scopes; a clause that is not a real scope is given back to the text before it."""
+    """Prompts and scopes; a clause that is not a real scope is given back to the text before it.
+
+    Filler before another prompt ("for anything mentioning x") and a scope intro
+    with nothing after it ("persisted for tags matching sim_*") are dropped.
+    """
     prompts: list[list[Tok]] = []
     scopes: list[Scope] = []
     last_text = head
-    for c in clauses:
+    for k, c in enumerate(clauses):
+        follows = clauses[k + 1] if k + 1 < len(clauses) else None
+        if not c.content and follows is not None and c.kind == SCOPE:
+            continue
+        if c.kind == PROMPT and follows is not None and follows.kind == PROMPT and c.content \
+                and all(is_word(t, lx.PROMPT_FILLER) for t in c.content):
+            continue
         if c.kind == PROMPT:
             if c.intro[0].key == "matching" and len(c.content) == 1 and GLOB.search(c.content[0].text):
                 c.kind = SCOPE  # "tags matching sim_*"
@@ -37,10 +72,8 @@ def _clauses(verb: str, head: list[Tok], clauses: list[Clause]) -> tuple[list[li
                 last_text = c.content
                 continue
         spec = tag_spec(c.content)
-        weak = c.intro[0].key in lx.WEAK_SCOPE_INTROS and not any(
-            is_word(t, lx.TAG_WORDS) for t in c.intro + c.content[:1])
         after_words = last_text is not head or bool(trim(head, lx.HEAD_FILLER))
-        if spec is None or (weak and after_words):
+        if spec is None or _is_weak(c, after_words):
             last_text.extend(c.intro + c.content)
             continue
         scopes.append(spec)
@@ -90,7 +123,8 @@ def listing(verb: str, rest: list[Tok], mode: str) -> Action:
     if any(t.kind == URI for t in rest):
         uri = next(t.text for t in rest if t.kind == URI)
         raise refuse(verb, f"{uri} is a source to load, not something to search", suggestion=f"load {uri} into <tag>")
-    toks, limit = take_limit(rest)
+    toks, tier = _tiers(rest)
+    toks, limit = take_limit(toks)
     if mode == "question" and verb.split()[0] in lx.YES_NO_QUESTIONS:
         mode = "yes_no"
     head, clauses = split(toks, QUERY_INTROS if mode in ("query", "prompt") else LIST_INTROS)
@@ -99,10 +133,10 @@ def listing(verb: str, rest: list[Tok], mode: str) -> Action:
     if len(names) > 1:
         raise refuse(verb, f"two tag patterns ({join(names)}); one pattern per command",
                      suggestion=f"{verb} blobs in {glob_hint(names)}")
-    cached = any(s[1] for s in scopes) or any(is_word(t, lx.CACHE_WORDS) for t in head)
+    cached = tier == "cache" or any(s[1] for s in scopes) or any(is_word(t, lx.CACHE_WORDS) for t in head)
     star = any(s[2] for s in scopes)
     head_tag = _head_tag(_head_core(verb, head, mode), mode, names, star, prompts)
-    if mode in ("question", "yes_no") and not clauses and not any(t.key in lx.QUESTION_SIGNAL for t in head):
+    if mode in ("question", "yes_no") and not clauses and tier is None and not any(t.key in lx.QUESTION_SIGNAL for t in head):
         # "what's up", "what time is it": a question, but not about stored blobs
         raise ParseError(f"understood a question ('{verb} {words(head)}') but not which blobs it is about",
                          suggestion="list blobs in <tag>")
