@@ -77,12 +77,17 @@ POLITE_OPENERS: tuple[str, ...] = (
 POLITE_CLOSERS: tuple[str, ...] = ("please", "pls", "thanks", "thank you", "thx", "for me", "now", "right now", "asap")
 
 #: A request with no verb that names what it lists ("top 3 blobs in docs about x", "files in
-#: metrics", "everything in the cache for docs") starts with one of these (after an article or a
-#: number), or with a name and a plural noun ("the docs blobs"): it is read as the listing it
-#: describes, a search when it has a prompt, a limit or a cache word.
+#: metrics", "everything in the cache for docs") starts with one of these, maybe after an article,
+#: a number or `NOUN_REQUEST_LEADS`, or with a name and a plural noun ("the docs blobs"): it is
+#: read as the listing it describes, a search when it has a prompt or a limit. ("docs" is not
+#: one: it is as likely a tag.) "the cached copy of a.csv" names one entry and stays refused.
 NOUN_REQUESTS: frozenset[str] = frozenset({
-    "blobs", "files", "documents", "docs", "items", "entries", "objects", "everything", "all", "every", "hits",
-    "results", "matches", "top", "best", "first", "cached", "stored", "persisted", "any", "records",
+    "blobs", "files", "documents", "items", "entries", "objects", "everything", "hits", "results", "matches",
+    "records",
+})
+NOUN_REQUEST_LEADS: frozenset[str] = frozenset({
+    "top", "best", "first", "all", "every", "any", "cached", "stored", "persisted", "most", "relevant", "recent",
+    "latest", "of", "the", "a", "an", "matching", "closest",
 })
 #: Plural nouns that make "<name> <noun>" a noun request ("sim_run1 files in the cache").
 PLURAL_BLOB_NOUNS: frozenset[str] = frozenset({"blobs", "files", "documents", "items", "entries", "objects"})
@@ -114,8 +119,11 @@ PROMPT_INTROS: tuple[str, ...] = (
     "discusses", "that discuss", "that discusses", "containing", "that contain", "that contains",
     "with text", "with the text", "with the words", "with words", "on the topic of", "on the subject of",
     "similar to", "matching", "that match", "that matches", "by relevance to", "ranked by relevance to",
-    "most relevant to", "by similarity to", "on",
+    "most relevant to", "by similarity to",
 )
+#: Words that start the search text after a search verb ("search docs for tides", "find files on
+#: gpus") but a tag scope in a listing ("list blobs for docs", "what's on docs").
+SEARCH_PROMPT_INTROS: tuple[str, ...] = ("for", "on")
 #: Words that start the tag scope of a listing ("in docs", "tagged sim_*").
 SCOPE_INTROS: tuple[str, ...] = (
     "in", "under", "within", "inside", "across", "among", "tagged", "with tag", "with tags", "of", "from",

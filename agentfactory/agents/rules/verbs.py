@@ -10,8 +10,9 @@ filler to refuse, which keeps a destroy from ever being guessed.
 from __future__ import annotations
 
 from . import lexicon as lx
+from .limits import number
 from .phrases import CLAUSE_WORDS, LIMIT_PHRASES, PERMANENCE, VERBS, longest
-from .tokens import SEP, WORD, Tok, is_word
+from .tokens import QUOTED, SEP, WORD, Tok, is_word
 
 # Families whose verbs take an object that a particle may follow ("bring a.md back").
 _OBJECT_FAMILIES = frozenset({"assimilate", "retrieve", "prune", "destroy", "ambiguous"})
@@ -56,6 +57,16 @@ def _particles(size: int, family: str, toks: list[Tok]) -> tuple[int, list[Tok]]
     return size, rest
 
 
+def _noun_request(toks: list[Tok]) -> bool:
+    """ "top 3 blobs in docs about x", "the docs blobs in the cache": a listing named without a verb."""
+    i = 0
+    while i < len(toks) and (is_word(toks[i], lx.NOUN_REQUEST_LEADS) or number(toks[i]) is not None):
+        i += 1
+    if i < len(toks) and is_word(toks[i], lx.NOUN_REQUESTS):
+        return True
+    return i + 1 < len(toks) and toks[i].kind in (WORD, QUOTED) and is_word(toks[i + 1], lx.PLURAL_BLOB_NOUNS)
+
+
 def find_verb(toks: list[Tok]) -> tuple[str, str, list[Tok]] | None:
     """(verb as typed, its family, the tokens after it), particles and a leading "permanently" moved aside."""
     hit = longest(VERBS, toks, 0)
@@ -66,6 +77,8 @@ def find_verb(toks: list[Tok]) -> tuple[str, str, list[Tok]] | None:
         noun = 1 if toks[0].key in lx.ARTICLES else 0
         if noun < len(toks) and is_word(toks[noun], lx.IMPLIED_SHOW):  # "contents of docs?"
             return "show", "retrieve", toks
+        if _noun_request(toks):
+            return "list", "noun", toks
         return _separated_particle(toks)
     size, family = hit
     size, rest = _particles(size, family, toks)

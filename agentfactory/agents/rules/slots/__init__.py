@@ -25,6 +25,7 @@ FILLERS: dict[str, Filler] = {
     "lookup": look_up,
     "list": lambda verb, rest: listing(verb, rest, "list"),
     "question": lambda verb, rest: listing(verb, rest, "question"),
+    "noun": lambda verb, rest: listing(verb, rest, "noun"),
     "prune": lambda verb, rest: remove(verb, rest, "prune"),
     "destroy": lambda verb, rest: remove(verb, rest, "destroy"),
     "ambiguous": lambda verb, rest: remove(verb, rest, "ambiguous"),

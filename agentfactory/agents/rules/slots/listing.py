@@ -13,7 +13,18 @@ from ....core.errors import ParseError
 from .. import lexicon as lx
 from ..limits import take_limit
 from ..names import glob_hint, name, tag_spec, trim
-from ..phrases import LIST_INTROS, PROMPT, QUERY_INTROS, SCOPE, TIERS, TIME_FILLER, Clause, longest, split, strip
+from ..phrases import (
+    LIST_INTROS,
+    PROMPT,
+    QUERY_INTROS,
+    SCOPE,
+    TIERS,
+    TIME_FILLER,
+    Clause,
+    longest,
+    split,
+    strip,
+)
 from ..refuse import join, refuse
 from ..tokens import GLOB, PATHLIKE, SEP, URI, Tok, is_word, strip_seps, words
 
@@ -119,12 +130,16 @@ def _head_tag(core: list[Tok], mode: str, names: list[str], star: bool, prompts:
 
 def listing(verb: str, rest: list[Tok], mode: str) -> Action:
     """`mode` is the verb's family: "query", "prompt" (the object is the search text),
-    "list", or "question" (what/which/show/is...: list, unless the cache is mentioned)."""
+    "list", "question" (what/which/show/is...: list, unless the cache is mentioned), or
+    "noun" (no verb: "top 3 blobs in docs about x")."""
     if any(t.kind == URI for t in rest):
         uri = next(t.text for t in rest if t.kind == URI)
         raise refuse(verb, f"{uri} is a source to load, not something to search", suggestion=f"load {uri} into <tag>")
     toks, tier = _tiers(rest)
     toks, limit = take_limit(toks)
+    if mode == "noun":  # a search when it ranks ("top 3", "about x"), else the listing it names
+        searched = limit is not None or any(c.kind == PROMPT for c in split(toks, LIST_INTROS)[1])
+        mode = "query" if searched else "question"
     if mode == "question" and verb.split()[0] in lx.YES_NO_QUESTIONS:
         mode = "yes_no"
     head, clauses = split(toks, QUERY_INTROS if mode in ("query", "prompt") else LIST_INTROS)
