@@ -19,7 +19,7 @@ from __future__ import annotations
 VERBS: dict[str, tuple[str, ...]] = {
     "assimilate": (
         "load", "ingest", "import", "assimilate", "add", "store", "put", "upload", "copy", "save", "push",
-        "cache", "stash", "bring in", "pull in", "take in", "suck in", "suck up",
+        "cache", "stash", "bring in", "pull in", "take in", "suck in", "suck up", "throw", "toss", "feed",
     ),
     "retrieve": (
         "get", "retrieve", "fetch", "read", "open", "show", "show me", "give me", "give", "display", "view",
@@ -73,6 +73,13 @@ POLITE_OPENERS: tuple[str, ...] = (
     "do you know", "i wonder", "i'd like to know", "i want to know", "can i", "could i", "may i", "can we",
     "could we", "may we", "shall we", "should we", "would it be possible to", "is it possible to", "i'd love to",
 )
+#: A clause before the request that only introduces its object ("I've got file::x.csv, load it
+#: as docs"): the object replaces the first `PRONOUNS` word of the request after the comma.
+CONTEXT_OPENERS: tuple[str, ...] = (
+    "i've got", "ive got", "i have", "i got", "we have", "we've got", "weve got", "there's", "theres",
+    "there is", "here's", "heres", "here is",
+)
+PRONOUNS: frozenset[str] = frozenset({"it", "them", "this", "that", "these", "those"})
 #: Said after everything else and ignored.
 POLITE_CLOSERS: tuple[str, ...] = ("please", "pls", "thanks", "thank you", "thx", "for me", "now", "right now", "asap")
 
@@ -139,6 +146,8 @@ DEST_INTROS: tuple[str, ...] = (
     "calling it", "name it", "naming it", "label it", "labeling it", "labelling it", "title it", "give it",
     "under the name", "with the name", "by the name", "with the label", "under the label", "mark it",
 )
+#: Field labels that name the destination when a colon follows ("tag: docs", "destination: docs").
+DEST_LABELS: frozenset[str] = frozenset({"tag", "dst", "dest", "destination", "target", "name"})
 #: Words that start a format hint ("format text").
 FORMAT_INTROS: tuple[str, ...] = ("format", "with format", "using format", "in format")
 #: Words that start a second source clause of a load ("load x from folder::/d").
@@ -192,7 +201,7 @@ TIME_FILLER: tuple[str, ...] = (
 #: (a query). Scopes whose words are all `STORE_WORDS` or cache words name a tier too ("in iowarp").
 TIER_PHRASES: dict[str, tuple[str, ...]] = {
     "store": ("on disk", "on the disk", "to disk", "persistently"),
-    "cache": ("in memory", "in ram", "in the memory", "in cache", "in-memory"),
+    "cache": ("in memory", "in ram", "in the memory", "in cache", "in-memory", "from memory", "from ram"),
 }
 #: Words standing for the things sought before a prompt ("anything mentioning x", "files on y").
 PROMPT_FILLER: frozenset[str] = frozenset({
@@ -227,7 +236,9 @@ HEAD_FILLER: frozenset[str] = ARTICLES | frozenset({
 #: A filler word of a listing's head that is a plausible tag on its own ("list results").
 SOLO_TAG_OK: frozenset[str] = frozenset({"data", "results"})
 #: Nouns a query's head uses for the things sought, never a search text on their own.
-GENERIC_NOUNS: frozenset[str] = HEAD_FILLER | frozenset({"docs", "reports", "papers", "notes", "records"})
+#: Of these, the ones that are as likely a tag: right after a limit they are the noun ("top 3 docs").
+TAGLIKE_NOUNS: frozenset[str] = frozenset({"docs", "reports", "papers", "notes", "records"})
+GENERIC_NOUNS: frozenset[str] = HEAD_FILLER | TAGLIKE_NOUNS
 #: Words that turn a retrieve verb into a listing ("show me all blobs", "get everything").
 LISTING_WORDS: frozenset[str] = frozenset(
     {"blobs", "files", "everything", "anything", "contents", "what", "what's", "whats", "documents", "items",
@@ -239,6 +250,11 @@ QUESTION_SIGNAL: frozenset[str] = frozenset(
      "contents", "anything", "everything", "available", "many", "hold", "holds", "contain", "contains", "have",
      "has", "kept", "got"}
 )
+#: "what does notes.txt in docs say?" asks for a blob's contents: a question word, an auxiliary,
+#: one file name and a verb of saying at the end.
+CONTENT_QUESTIONS: frozenset[str] = frozenset({"what"})
+QUESTION_AUX: frozenset[str] = frozenset({"does", "do", "did"})
+CONTENT_VERBS: frozenset[str] = frozenset({"say", "says", "contain", "contains", "read", "hold", "have"})
 #: Nouns naming a blob's contents: "the contents of notes.txt" is notes.txt.
 CONTENT_NOUNS: frozenset[str] = frozenset({"contents", "content", "data", "bytes", "text", "body"})
 RETRIEVE_FILLER: frozenset[str] = ARTICLES | frozenset(

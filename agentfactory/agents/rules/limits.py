@@ -26,7 +26,10 @@ def number(t: Tok) -> int | None:
 
 
 def _skip_result_words(toks: list[Tok], i: int) -> int:
-    """Past "results", "best matches", "most relevant" after a limit: they never name a tag or a topic."""
+    """Past "results", "best matches", "most relevant" after a limit: they never name a tag or a topic;
+    nor does a noun like "docs" right after the number ("three docs about x")."""
+    if i < len(toks) and is_word(toks[i], lx.TAGLIKE_NOUNS):
+        i += 1
     while i < len(toks) and is_word(toks[i], lx.RESULT_NOUNS):
         if i + 1 < len(toks) and number(toks[i + 1]) is not None:  # "top 3 best 5": the next limit
             break

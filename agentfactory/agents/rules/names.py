@@ -38,11 +38,11 @@ def name(t: Tok) -> str:
 
 
 def trim(toks: list[Tok], filler: frozenset[str]) -> list[Tok]:
-    """Drop filler words from both ends, keeping inner ones ("history of science")."""
+    """Drop filler words and separators from both ends, keeping inner ones ("history of science")."""
     lo, hi = 0, len(toks)
-    while lo < hi and is_word(toks[lo], filler):
+    while lo < hi and (is_word(toks[lo], filler) or toks[lo].kind == SEP):
         lo += 1
-    while hi > lo and is_word(toks[hi - 1], filler):
+    while hi > lo and (is_word(toks[hi - 1], filler) or toks[hi - 1].kind == SEP):
         hi -= 1
     return toks[lo:hi]
 

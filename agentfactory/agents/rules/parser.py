@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ...core.actions import Action
 from ...core.errors import ParseError
+from .context import unwrap_context
 from .phrases import CLOSERS, POLITE, VERBS, longest
 from .purpose import unwrap_purpose
 from .refuse import MENU, unknown_verb
@@ -56,7 +57,9 @@ def parse_command(text: str) -> Action:
     if not isinstance(text, str):
         raise ParseError(f"a command is text, got {type(text).__name__}", suggestion=MENU)
     cleaned = clean(text)
-    toks = _trim_politeness(unwrap_purpose(_trim_politeness(tokenize(cleaned))))
+    toks = _trim_politeness(tokenize(cleaned))
+    for unwrap in (unwrap_context, unwrap_purpose):  # clauses around the request
+        toks = _trim_politeness(unwrap(toks))
     if not toks:
         raise ParseError("empty command", suggestion=MENU)
     found = find_verb(toks)

@@ -59,6 +59,22 @@ def strip(toks: list[Tok], tab: Table) -> tuple[list[Tok], bool]:
     return out, found
 
 
+def strip_tiers(toks: list[Tok]) -> tuple[list[Tok], str | None]:
+    """Drop the phrases naming a tier ("on disk", "in memory"); which tier, the cache winning."""
+    out: list[Tok] = []
+    tier: str | None = None
+    i = 0
+    while i < len(toks):
+        hit = longest(TIERS, toks, i)
+        if hit is None:
+            out.append(toks[i])
+            i += 1
+            continue
+        tier = "cache" if tier == "cache" else hit[1]
+        i += hit[0]
+    return out, tier
+
+
 class Clause:
     """A clause: its kind (scope, prompt, dest, ...), the intro words, the words after them."""
 

@@ -24,6 +24,7 @@ class Tok(NamedTuple):
 
 
 COMMA = Tok(",", ",", SEP)
+COLON = Tok(":", ":", SEP)  # "tag: docs", "reclaim space: evict x": ends a phrase like a comma
 GLOB = re.compile(r"[*?\[]")
 #: A word that looks like a file or a path rather than a tag ("a.csv", "data/x").
 PATHLIKE = re.compile(r"[/\\]|\.\w{1,6}\Z")
@@ -94,7 +95,11 @@ def tokenize(text: str) -> list[Tok]:
     for m in _TOKEN_RE.finditer(text):
         kind = m.lastgroup
         if kind == "uri":
-            toks.append(_uri(m.group("scheme"), m.group("uqt") if m.group("uq") else m.group("upath")))
+            path = m.group("uqt") if m.group("uq") else m.group("upath")
+            ends = not m.group("uq") and m.end() < len(text) and len(path) > 1 and path[-1] in "?!"
+            toks.append(_uri(m.group("scheme"), path[:-1] if ends else path))
+            if ends:  # "ingest file::a.csv? tag: a": mid-sentence punctuation, not part of the path
+                toks.append(COMMA)
         elif kind == "sep":
             toks.append(COMMA)
         elif kind == "quoted":
@@ -105,8 +110,8 @@ def tokenize(text: str) -> list[Tok]:
                 toks.append(word(text_))
             elif (tok := _odd_word(text_)) is not None:
                 toks.append(tok)
-                if text_[-1] == ":":  # "reclaim space: evict x" -- a colon ends a phrase like a comma
-                    toks.append(COMMA)
+                if text_[-1] == ":":
+                    toks.append(COLON)
     return toks
 
 

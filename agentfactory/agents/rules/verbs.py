@@ -81,5 +81,8 @@ def find_verb(toks: list[Tok]) -> tuple[str, str, list[Tok]] | None:
             return "list", "noun", toks
         return _separated_particle(toks)
     size, family = hit
+    split_verb = _separated_particle(toks) if size == 1 else None
+    if split_verb is not None:  # "throw a.md out of the cache" is "throw out", though "throw" loads
+        return split_verb
     size, rest = _particles(size, family, toks)
     return " ".join(t.key for t in toks[:size]), family, rest

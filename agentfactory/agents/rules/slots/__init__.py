@@ -13,7 +13,7 @@ from ..tokens import Tok
 from .assimilate import assimilate
 from .listing import listing
 from .remove import remove
-from .retrieve import look_up, retrieve
+from .retrieve import look_up, question, retrieve
 
 Filler = Callable[[str, list[Tok]], Action]
 
@@ -24,7 +24,7 @@ FILLERS: dict[str, Filler] = {
     "prompt": lambda verb, rest: listing(verb, rest, "prompt"),
     "lookup": look_up,
     "list": lambda verb, rest: listing(verb, rest, "list"),
-    "question": lambda verb, rest: listing(verb, rest, "question"),
+    "question": question,
     "noun": lambda verb, rest: listing(verb, rest, "noun"),
     "prune": lambda verb, rest: remove(verb, rest, "prune"),
     "destroy": lambda verb, rest: remove(verb, rest, "destroy"),

@@ -9,7 +9,7 @@ from .. import lexicon as lx
 from ..names import is_article, tag_spec, trim
 from ..phrases import DEST, DEST_INTROS, FORMAT, SOURCE, Clause, split
 from ..refuse import join, refuse
-from ..tokens import PATHLIKE, URI, WORD, Tok, strip_seps, words
+from ..tokens import COLON, PATHLIKE, URI, WORD, Tok, is_word, strip_seps, word, words
 
 _DEST_ARTICLES = lx.ARTICLES | lx.DEST_ADJECTIVES
 _FORMAT_INLINE = re.compile(r"(?:--)?format[=:](\w+)\Z")
@@ -76,6 +76,17 @@ def _named_tags(dests: list[tuple[Clause, list[Tok]]]) -> list[tuple[Clause, lis
     return kept or dests
 
 
+def _labels(toks: list[Tok]) -> list[Tok]:
+    """ "tag: docs" is "into docs"."""
+    out: list[Tok] = []
+    for i, t in enumerate(toks):
+        if t == COLON and out and is_word(out[-1], lx.DEST_LABELS) and i + 1 < len(toks):
+            out[-1] = word("into")
+        else:
+            out.append(t)
+    return out
+
+
 def assimilate(verb: str, rest: list[Tok]) -> Action:
     """Load one source into one tag, with an optional format hint."""
     src = _source(verb, rest)
@@ -85,6 +96,7 @@ def assimilate(verb: str, rest: list[Tok]) -> Action:
     if inline:  # "format=binary"
         fmt = inline[-1].group(1)
         rest = [t for t in rest if not (t.kind == WORD and _FORMAT_INLINE.match(t.key))]
+    rest = _labels(rest)
     _head, clauses = split(rest, DEST_INTROS)
     dests, stray, clause_fmt = _destinations(verb, src, clauses)
     fmt = clause_fmt or fmt

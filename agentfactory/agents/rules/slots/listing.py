@@ -18,34 +18,16 @@ from ..phrases import (
     PROMPT,
     QUERY_INTROS,
     SCOPE,
-    TIERS,
     TIME_FILLER,
     Clause,
-    longest,
     split,
     strip,
+    strip_tiers,
 )
 from ..refuse import join, refuse
 from ..tokens import GLOB, PATHLIKE, SEP, URI, Tok, is_word, strip_seps, words
 
 Scope = tuple[str | None, bool, bool]  # (tag name, mentions the cache, means every tag)
-
-
-def _tiers(toks: list[Tok]) -> tuple[list[Tok], str | None]:
-    """Drop time filler ("right now") and tier phrases ("on disk", "in memory"); the tier named, if any."""
-    toks, _ = strip(toks, TIME_FILLER)
-    out: list[Tok] = []
-    tier: str | None = None
-    i = 0
-    while i < len(toks):
-        hit = longest(TIERS, toks, i)
-        if hit is None:
-            out.append(toks[i])
-            i += 1
-            continue
-        tier = "cache" if tier == "cache" else hit[1]
-        i += hit[0]
-    return out, tier
 
 
 def _is_weak(c: Clause, after_words: bool) -> bool:
@@ -135,7 +117,7 @@ def listing(verb: str, rest: list[Tok], mode: str) -> Action:
     if any(t.kind == URI for t in rest):
         uri = next(t.text for t in rest if t.kind == URI)
         raise refuse(verb, f"{uri} is a source to load, not something to search", suggestion=f"load {uri} into <tag>")
-    toks, tier = _tiers(rest)
+    toks, tier = strip_tiers(strip(rest, TIME_FILLER)[0])
     toks, limit = take_limit(toks)
     if mode == "noun":  # a search when it ranks ("top 3", "about x"), else the listing it names
         searched = limit is not None or any(c.kind == PROMPT for c in split(toks, LIST_INTROS)[1])

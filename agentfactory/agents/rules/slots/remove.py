@@ -12,7 +12,7 @@ from ....core.errors import ParseError
 from .. import lexicon as lx
 from ..entries import CACHED_BLOBS, name_entries
 from ..names import name_list, scope_tag, tag_spec
-from ..phrases import BLOB_INTROS, PERMANENCE, split, strip
+from ..phrases import BLOB_INTROS, PERMANENCE, split, strip, strip_tiers
 from ..refuse import join, refuse, tag
 from ..tokens import GLOB, Tok, is_word
 
@@ -75,7 +75,8 @@ def destroy(verb: str, rest: list[Tok], family: str, permanent: bool) -> Action:
 def remove(verb: str, rest: list[Tok], family: str) -> Action:
     """Route a removal verb of `family` ("prune", "destroy", "ambiguous") to prune or destroy."""
     rest, permanent = strip(rest, PERMANENCE)
-    if family == "prune" or any(is_word(t, lx.CACHE_WORDS) for t in rest):
+    rest, tier = strip_tiers(rest)  # "from memory" names the cache
+    if family == "prune" or tier == "cache" or any(is_word(t, lx.CACHE_WORDS) for t in rest):
         if permanent:
             raise refuse(verb, "it names both the cache and a permanent deletion; prune only evicts from the cache, "
                          "destroy deletes whole tags", suggestion="prune <blob> from <tag>   (or: destroy <tag>)")

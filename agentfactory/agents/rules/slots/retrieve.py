@@ -22,6 +22,18 @@ def _contents_of_tag(rest: list[Tok]) -> bool:
     return spec is not None and spec[0] is not None and not PATHLIKE.search(spec[0])
 
 
+def question(verb: str, rest: list[Tok]) -> Action:
+    """ "what does notes.txt in docs say?" reads the blob; other questions list what a tag holds."""
+    if verb in lx.CONTENT_QUESTIONS and len(rest) > 2 and is_word(rest[0], lx.QUESTION_AUX) \
+            and is_word(rest[-1], lx.CONTENT_VERBS):
+        body = rest[1:-1]
+        head, _clauses = split(name_entries(body, ONE_BLOB), BLOB_INTROS)
+        parts = [t for i, t in enumerate(head) if not filler_at(head, i, lx.RETRIEVE_FILLER)]
+        if len(parts) == 1 and PATHLIKE.search(parts[0].text):
+            return retrieve("show", body)
+    return listing(verb, rest, "question")
+
+
 def look_up(verb: str, rest: list[Tok]) -> Action:
     """ "look up notes.txt in docs" reads a blob; "look up ocean heat in docs" searches."""
     head, clauses = split(name_entries(rest, ONE_BLOB), BLOB_INTROS)
