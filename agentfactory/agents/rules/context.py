@@ -1,4 +1,4 @@
-"""Context clauses: "I've got file::x.csv, please load it as docs" is "load file::x.csv as docs".
+"""Clauses around the object: "I've got file::x.csv, load it as docs", "show me a.md, it's in docs".
 
 A user may first say what they have and then what to do with it. Only the
 object is carried over, into the place of the first pronoun ("it", "them")
@@ -29,3 +29,20 @@ def unwrap_context(toks: list[Tok]) -> list[Tok]:
     if not request:
         return toks
     return request if k is None else request[:k] + obj + request[k + 1 :]
+
+
+_AFTERTHOUGHTS = table(lx.AFTERTHOUGHTS)
+
+
+def drop_afterthoughts(toks: list[Tok]) -> list[Tok]:
+    """ "show me a.md, it's in docs" -> "show me a.md in docs": a comma and words that restate the object."""
+    out: list[Tok] = []
+    i = 0
+    while i < len(toks):
+        hit = longest(_AFTERTHOUGHTS, toks, i + 1) if toks[i].kind == SEP and i + 1 < len(toks) else None
+        if hit is not None and i + 1 + hit[0] < len(toks):
+            i += 1 + hit[0]
+            continue
+        out.append(toks[i])
+        i += 1
+    return out

@@ -71,6 +71,7 @@ POLITE_OPENERS: tuple[str, ...] = (
     "i want to", "i wanna", "i'd like to", "id like to", "i would like to", "i need to", "i need you to",
     "i want you to", "let's", "lets", "let me", "go ahead and", "try to", "help me", "tell me", "quickly",
     "do you know", "i wonder", "i'd like to know", "i want to know", "can i", "could i", "may i", "can we",
+    "would you mind", "do you mind", "how about",
     "could we", "may we", "shall we", "should we", "would it be possible to", "is it possible to", "i'd love to",
 )
 #: A clause before the request that only introduces its object ("I've got file::x.csv, load it
@@ -80,6 +81,12 @@ CONTEXT_OPENERS: tuple[str, ...] = (
     "there is", "here's", "heres", "here is",
 )
 PRONOUNS: frozenset[str] = frozenset({"it", "them", "this", "that", "these", "those"})
+#: After a comma, words that only restate where the object is ("show me a.md, it's in docs"):
+#: dropped, so what follows them reads as the object's scope.
+AFTERTHOUGHTS: tuple[str, ...] = (
+    "it's", "its", "it is", "they're", "they are", "that's", "which is", "which are", "it lives", "it sits",
+    "it should be", "should be",
+)
 #: Said after everything else and ignored.
 POLITE_CLOSERS: tuple[str, ...] = ("please", "pls", "thanks", "thank you", "thx", "for me", "now", "right now", "asap")
 
@@ -192,10 +199,13 @@ STORE_WORDS: frozenset[str] = frozenset({"storage", "store", "iowarp", "persiste
 DEST_ADJECTIVES: frozenset[str] = frozenset({"new", "fresh", "name", "label"})
 
 # -- filler and tiers in a listing ------------------------------------------------
-#: Time words a listing ignores ("which docs blobs are cached right now?").
-TIME_FILLER: tuple[str, ...] = (
+#: Words a listing ignores: time ("which docs blobs are cached right now?") and a second verb
+#: that only asks for the result ("search sim_* and give me the best 3 hits").
+LISTING_FILLER: tuple[str, ...] = (
     "right now", "at the moment", "at present", "as of now", "as of right now", "for now", "just now",
-    "these days", "at this point", "currently", "presently", "so far", "by now",
+    "these days", "at this point", "currently", "presently", "so far", "by now", "and give me", "and show me",
+    "and return", "and tell me", "and list", "and get me", "and fetch me", "then show me", "then give me",
+    "and then show me", "and then give me", "and bring me",
 )
 #: Phrases naming a tier rather than a tag: the store (a listing of what is stored) or the cache
 #: (a query). Scopes whose words are all `STORE_WORDS` or cache words name a tier too ("in iowarp").

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ...core.actions import Action
 from ...core.errors import ParseError
-from .context import unwrap_context
+from .context import drop_afterthoughts, unwrap_context
 from .phrases import CLOSERS, POLITE, VERBS, longest
 from .purpose import unwrap_purpose
 from .refuse import MENU, unknown_verb
@@ -58,7 +58,7 @@ def parse_command(text: str) -> Action:
         raise ParseError(f"a command is text, got {type(text).__name__}", suggestion=MENU)
     cleaned = clean(text)
     toks = _trim_politeness(tokenize(cleaned))
-    for unwrap in (unwrap_context, unwrap_purpose):  # clauses around the request
+    for unwrap in (drop_afterthoughts, unwrap_context, unwrap_purpose):  # clauses around the request
         toks = _trim_politeness(unwrap(toks))
     if not toks:
         raise ParseError("empty command", suggestion=MENU)

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from . import lexicon as lx
 from .phrases import VERBS, longest, table
-from .tokens import SEP, WORD, Tok, is_word, strip_seps, word
+from .tokens import SEP, Tok, is_word, strip_seps, word
+from .verbs import gerund_verb
 
 _VERBS = table(lx.PURPOSE_VERBS)
 _CONNECTORS = table(lx.PURPOSE_CONNECTORS)
@@ -30,18 +31,6 @@ def _purpose_at(toks: list[Tok], i: int) -> int | None:
     return j + verb[0] if verb else None
 
 
-def _verb_of(t: Tok) -> Tok | None:
-    """The verb of an -ing form ("dropping" -> "drop", "removing" -> "remove"), if it is a known verb."""
-    w = t.key
-    if t.kind != WORD or not w.endswith("ing") or len(w) < 5:
-        return None
-    stem = w[:-3]
-    for cand in (stem, stem + "e", stem[:-1] if len(stem) > 2 and stem[-1] == stem[-2] else ""):
-        if cand in VERBS:
-            return word(cand)
-    return None
-
-
 def _leading(toks: list[Tok]) -> tuple[list[Tok], list[Tok]] | None:
     """ "free up memory by evicting x", "to save space, evict x": the request, and the purpose."""
     start = _purpose_at(toks, 0)
@@ -49,7 +38,7 @@ def _leading(toks: list[Tok]) -> tuple[list[Tok], list[Tok]] | None:
         return None
     for j in range(start, len(toks)):
         link = longest(_LINKS, toks, j)
-        verb = _verb_of(toks[j + link[0]]) if link and j + link[0] < len(toks) else None
+        verb = gerund_verb(toks[j + link[0]]) if link and j + link[0] < len(toks) else None
         if verb is not None or toks[j].kind == SEP:
             request = [verb, *toks[j + link[0] + 1 :]] if verb is not None else toks[j + 1 :]
             return (request, toks[:j]) if _names_room(toks[:j]) else None

@@ -36,7 +36,7 @@ _TOKEN_RE = re.compile(
     r"""
       (?P<uri>(?<![^\s,;(])(?P<scheme>[A-Za-z][\w+.-]*)::(?:(?P<uq>['"`])(?P<uqt>.*?)(?P=uq)|(?P<upath>[^\s,;]*)))
     | (?P<quoted>(?<![^\s,;(])(?P<q>['"`])(?P<qt>.*?)(?P=q)(?=[\s,;:.!?)]|$))
-    | (?P<sep>[,;])
+    | (?P<sep>[,;\u2013\u2014]|(?<![^\s,;(])\(|(?<!\S)-+(?!\S))
     | (?P<word>[^\s,;]+)
     """,
     re.VERBOSE | re.DOTALL,
@@ -89,29 +89,46 @@ def _odd_word(text: str) -> Tok | None:
     return word(text[:-1])
 
 
+def _unclosed(text: str) -> tuple[str, bool]:
+    """A ")" ending a word it does not belong to ("(format hdf5)"): cut off, to stand as a separator."""
+    if len(text) > 1 and text[-1] == ")" and text.count("(") < text.count(")"):
+        return text[:-1], True
+    return text, False
+
+
+def _uri_toks(m: re.Match[str], text: str) -> list[Tok]:
+    if m.group("uq"):
+        return [_uri(m.group("scheme"), m.group("uqt"))]
+    path, closed = _unclosed(m.group("upath"))
+    # "ingest file::a.csv? tag: a": a "?" or "!" mid-sentence is punctuation, not part of the path
+    ends = not closed and m.end() < len(text) and len(path) > 1 and path[-1] in "?!"
+    return [_uri(m.group("scheme"), path[:-1] if ends else path), *([COMMA] if ends or closed else [])]
+
+
+def _word_toks(text: str) -> list[Tok]:
+    text, closed = _unclosed(text)
+    after = [COMMA] if closed else []
+    if text == ")":
+        return [COMMA]
+    if text[0] not in "'\"`" and "://" not in text and text[-1] != ":":
+        return [word(text), *after]
+    tok = _odd_word(text)
+    return [*([tok] if tok else []), *([COLON] if text[-1] == ":" else []), *after]
+
+
 def tokenize(text: str) -> list[Tok]:
     """Split a cleaned command into tokens; raises `ParseError` on bad quotes, URLs and schemes."""
     toks: list[Tok] = []
     for m in _TOKEN_RE.finditer(text):
         kind = m.lastgroup
         if kind == "uri":
-            path = m.group("uqt") if m.group("uq") else m.group("upath")
-            ends = not m.group("uq") and m.end() < len(text) and len(path) > 1 and path[-1] in "?!"
-            toks.append(_uri(m.group("scheme"), path[:-1] if ends else path))
-            if ends:  # "ingest file::a.csv? tag: a": mid-sentence punctuation, not part of the path
-                toks.append(COMMA)
+            toks += _uri_toks(m, text)
         elif kind == "sep":
             toks.append(COMMA)
         elif kind == "quoted":
             toks.append(_quoted(m.group("qt")))
         else:
-            text_ = m.group("word")
-            if text_[0] not in "'\"`" and "://" not in text_ and text_[-1] != ":":
-                toks.append(word(text_))
-            elif (tok := _odd_word(text_)) is not None:
-                toks.append(tok)
-                if text_[-1] == ":":
-                    toks.append(COLON)
+            toks += _word_toks(m.group("word"))
     return toks
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from . import lexicon as lx
 from .limits import number
 from .phrases import CLAUSE_WORDS, LIMIT_PHRASES, PERMANENCE, VERBS, longest
-from .tokens import QUOTED, SEP, WORD, Tok, is_word
+from .tokens import QUOTED, SEP, WORD, Tok, is_word, word
 
 # Families whose verbs take an object that a particle may follow ("bring a.md back").
 _OBJECT_FAMILIES = frozenset({"assimilate", "retrieve", "prune", "destroy", "ambiguous"})
@@ -57,6 +57,18 @@ def _particles(size: int, family: str, toks: list[Tok]) -> tuple[int, list[Tok]]
     return size, rest
 
 
+def gerund_verb(t: Tok) -> Tok | None:
+    """The verb of an -ing form ("dropping" -> "drop", "removing" -> "remove"), if it is a known verb."""
+    w = t.key
+    if t.kind != WORD or not w.endswith("ing") or len(w) < 5:
+        return None
+    stem = w[:-3]
+    for cand in (stem, stem + "e", stem[:-1] if len(stem) > 2 and stem[-1] == stem[-2] else ""):
+        if cand in VERBS:
+            return word(cand)
+    return None
+
+
 def _noun_request(toks: list[Tok]) -> bool:
     """ "top 3 blobs in docs about x", "the docs blobs in the cache": a listing named without a verb."""
     i = 0
@@ -79,6 +91,9 @@ def find_verb(toks: list[Tok]) -> tuple[str, str, list[Tok]] | None:
             return "show", "retrieve", toks
         if _noun_request(toks):
             return "list", "noun", toks
+        verb = gerund_verb(toks[0])  # "would you mind loading x", "evicting a.md from docs, please"
+        if verb is not None:
+            return find_verb([verb, *toks[1:]])
         return _separated_particle(toks)
     size, family = hit
     split_verb = _separated_particle(toks) if size == 1 else None

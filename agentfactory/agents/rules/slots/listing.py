@@ -15,10 +15,10 @@ from ..limits import take_limit
 from ..names import glob_hint, name, tag_spec, trim
 from ..phrases import (
     LIST_INTROS,
+    LISTING_FILLER,
     PROMPT,
     QUERY_INTROS,
     SCOPE,
-    TIME_FILLER,
     Clause,
     split,
     strip,
@@ -117,7 +117,7 @@ def listing(verb: str, rest: list[Tok], mode: str) -> Action:
     if any(t.kind == URI for t in rest):
         uri = next(t.text for t in rest if t.kind == URI)
         raise refuse(verb, f"{uri} is a source to load, not something to search", suggestion=f"load {uri} into <tag>")
-    toks, tier = strip_tiers(strip(rest, TIME_FILLER)[0])
+    toks, tier = strip_tiers(strip(rest, LISTING_FILLER)[0])
     toks, limit = take_limit(toks)
     if mode == "noun":  # a search when it ranks ("top 3", "about x"), else the listing it names
         searched = limit is not None or any(c.kind == PROMPT for c in split(toks, LIST_INTROS)[1])
