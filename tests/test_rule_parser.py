@@ -61,149 +61,23 @@ def test_returns_a_validated_action():
 # -- paraphrases --------------------------------------------------------------
 A, Q, L, R, P, D = "assimilate", "query", "list_blobs", "retrieve", "prune", "destroy"
 
-PARAPHRASES = [
-    # assimilate: synonyms, destination words, politeness, case, quoting, format
-    ("import file::a.csv into docs", A, {"src": "file::a.csv", "dst": "docs"}),
-    ("add file::a.csv to docs", A, {"src": "file::a.csv", "dst": "docs"}),
-    ("store file::a.csv under docs", A, {"src": "file::a.csv", "dst": "docs"}),
-    ("put file::a.csv in docs", A, {"src": "file::a.csv", "dst": "docs"}),
-    ("upload file::a.csv to tag docs", A, {"src": "file::a.csv", "dst": "docs"}),
-    ("copy folder::./reports into the reports tag", A, {"src": "folder::./reports", "dst": "reports"}),
-    ("Please load file::a.csv into docs.", A, {"src": "file::a.csv", "dst": "docs"}),
-    ("can you ingest FILE::Data/X.csv INTO Docs?", A, {"src": "file::Data/X.csv", "dst": "Docs"}),
-    ("I want to import hdf5::run.h5 as sim_run1", A, {"src": "hdf5::run.h5", "dst": "sim_run1"}),
-    ("could you please assimilate mem::buf1 as scratch!", A, {"src": "mem::buf1", "dst": "scratch"}),
-    ("upload file::'my dir/x.csv' to the docs tag", A, {"src": "file::my dir/x.csv", "dst": "docs"}),
-    ("store 'file::my dir/x.csv' under reports", A, {"src": "file::my dir/x.csv", "dst": "reports"}),
-    ("load file::a.csv into 'my tag'", A, {"src": "file::a.csv", "dst": "my tag"}),
-    ("put file::a.csv as a tag named docs", A, {"src": "file::a.csv", "dst": "docs"}),
-    ("into docs load file::a.csv", None, None),  # no verb first: refused, see test_refusals
-    ("load into docs the file file::a.csv", A, {"src": "file::a.csv", "dst": "docs"}),
-    ("copy file::a.txt into docs as text", A, {"src": "file::a.txt", "dst": "docs", "format": "text"}),
-    ("load file::a.bin as binary into raw", A, {"src": "file::a.bin", "dst": "raw", "format": "binary"}),
-    ("load file::a.bin in binary format to raw", A, {"src": "file::a.bin", "dst": "raw", "format": "binary"}),
-    ("load file::a.bin into raw format=binary", A, {"src": "file::a.bin", "dst": "raw", "format": "binary"}),
-    ("fetch file::a.csv into docs", A, {"src": "file::a.csv", "dst": "docs"}),
-    ("load file::x into a", A, {"src": "file::x", "dst": "a"}),
-    # retrieve
-    ("fetch notes.txt from docs", R, {"tag": "docs", "blob_name": "notes.txt"}),
-    ("read notes.txt in docs", R, {"tag": "docs", "blob_name": "notes.txt"}),
-    ("open notes.txt from the docs tag", R, {"tag": "docs", "blob_name": "notes.txt"}),
-    ("give me notes.txt from docs", R, {"tag": "docs", "blob_name": "notes.txt"}),
-    ("GET Notes.TXT FROM Docs!", R, {"tag": "Docs", "blob_name": "Notes.TXT"}),
-    ("get 'my file.txt' from docs", R, {"tag": "docs", "blob_name": "my file.txt"}),
-    ('get "my file.txt" from "my tag"', R, {"tag": "my tag", "blob_name": "my file.txt"}),
-    ("fetch the file report.pdf out of papers", R, {"tag": "papers", "blob_name": "report.pdf"}),
-    ("read the contents of notes.txt in docs", R, {"tag": "docs", "blob_name": "notes.txt"}),
-    ("could you show me the blob notes.txt in tag docs?", R, {"tag": "docs", "blob_name": "notes.txt"}),
-    ("get a from b", R, {"tag": "b", "blob_name": "a"}),
-    ("retrieve /group/temp from sim_run42", R, {"tag": "sim_run42", "blob_name": "/group/temp"}),
-    ("get notes.txt from docs, please", R, {"tag": "docs", "blob_name": "notes.txt"}),
-    # query
-    ("search docs", Q, {"tag_pattern": "docs"}),
-    ("search everything", Q, {"tag_pattern": "*"}),
-    ("find sim_*", Q, {"tag_pattern": "sim_*"}),
-    ("look for sim_*", Q, {"tag_pattern": "sim_*"}),
-    ("query data", Q, {"tag_pattern": "data"}),
-    ("find docs about ocean temperature in docs", Q, {"tag_pattern": "docs", "prompt": "ocean temperature"}),
-    ("find docs about ocean temperature", Q, {"tag_pattern": "docs", "prompt": "ocean temperature"}),
-    ("search docs for ocean temperature", Q, {"tag_pattern": "docs", "prompt": "ocean temperature"}),
-    ("search for climate", Q, {"tag_pattern": "*", "prompt": "climate"}),
-    ("find blobs related to sea ice in sim_*", Q, {"tag_pattern": "sim_*", "prompt": "sea ice"}),
-    ("find blobs mentioning salinity under sim_*", Q, {"tag_pattern": "sim_*", "prompt": "salinity"}),
-    ("find blobs mentioning 'life in the sea' in docs", Q, {"tag_pattern": "docs", "prompt": "life in the sea"}),
-    ("find blobs about life in the deep sea", Q, {"tag_pattern": "*", "prompt": "life in the deep sea"}),
-    ("find the history of science", Q, {"tag_pattern": "*", "prompt": "history of science"}),
-    ("search for ocean temperature in docs top 3", Q,
-     {"tag_pattern": "docs", "prompt": "ocean temperature", "max_results": 3}),
-    ("find blobs about waves in docs, best 3", Q, {"tag_pattern": "docs", "prompt": "waves", "max_results": 3}),
-    ("search docs about salinity, at most 10 results", Q,
-     {"tag_pattern": "docs", "prompt": "salinity", "max_results": 10}),
-    ("find the 5 most relevant blobs about waves in docs", Q,
-     {"tag_pattern": "docs", "prompt": "waves", "max_results": 5}),
-    ("search docs for waves, 3 results", Q, {"tag_pattern": "docs", "prompt": "waves", "max_results": 3}),
-    ("find the top result about waves in docs", Q, {"tag_pattern": "docs", "prompt": "waves", "max_results": 1}),
-    ("search docs for tides up to five results", Q, {"tag_pattern": "docs", "prompt": "tides", "max_results": 5}),
-    ("query docs max_results=4", Q, {"tag_pattern": "docs", "max_results": 4}),
-    ("find everything across all tags about tides", Q, {"tag_pattern": "*", "prompt": "tides"}),
-    ("which blobs are cached in docs?", Q, {"tag_pattern": "docs"}),
-    ("which blobs in docs are cached", Q, {"tag_pattern": "docs"}),
-    ("what is cached", Q, {"tag_pattern": "*"}),
-    ("what's in the cache for docs", Q, {"tag_pattern": "docs"}),
-    ("list cached blobs in docs", Q, {"tag_pattern": "docs"}),
-    ("show me what's cached", Q, {"tag_pattern": "*"}),
-    ("is there anything cached in sim_*?", Q, {"tag_pattern": "sim_*"}),
-    # list_blobs
-    ("list", L, {"tag_pattern": "*"}),
-    ("ls docs", L, {"tag_pattern": "docs"}),
-    ("list all blobs", L, {"tag_pattern": "*"}),
-    ("list the blobs of docs", L, {"tag_pattern": "docs"}),
-    ("show blobs in docs", L, {"tag_pattern": "docs"}),
-    ("show me everything in docs", L, {"tag_pattern": "docs"}),
-    ("what's in docs?", L, {"tag_pattern": "docs"}),
-    ("what blobs does docs hold?", L, {"tag_pattern": "docs"}),
-    ("how many blobs are in docs", L, {"tag_pattern": "docs"}),
-    ("list tags matching sim_*", L, {"tag_pattern": "sim_*"}),
-    ("list blobs in docs about X", L, {"tag_pattern": "docs", "prompt": "X"}),
-    ("list blobs across all tags", L, {"tag_pattern": "*"}),
-    ("list first 2 blobs in docs", L, {"tag_pattern": "docs", "max_results": 2}),
-    ("get top 5 blobs in docs", L, {"tag_pattern": "docs", "max_results": 5}),
-    ("LIST BLOBS IN Docs", L, {"tag_pattern": "Docs"}),
-    ("list blobs in run_[0-9]", L, {"tag_pattern": "run_[0-9]"}),
-    ("list blobs in 'run_?'?", L, {"tag_pattern": "run_?"}),
-    # prune
-    ("prune a.md, b.md from docs", P, {"tag": "docs", "blob_names": ["a.md", "b.md"]}),
-    ("prune a.md,b.md from docs", P, {"tag": "docs", "blob_names": ["a.md", "b.md"]}),
-    ("evict a.md, b.md and c.md from docs", P, {"tag": "docs", "blob_names": ["a.md", "b.md", "c.md"]}),
-    ("evict a.md from the cache of docs", P, {"tag": "docs", "blob_names": ["a.md"]}),
-    ("remove a.md from docs cache", P, {"tag": "docs", "blob_names": ["a.md"]}),
-    ("remove a.md from the docs cache", P, {"tag": "docs", "blob_names": ["a.md"]}),
-    ("remove a.md from docs' cache", P, {"tag": "docs", "blob_names": ["a.md"]}),
-    ("remove a.md in docs from the cache", P, {"tag": "docs", "blob_names": ["a.md"]}),
-    ("drop a.md and b.md from the docs cache", P, {"tag": "docs", "blob_names": ["a.md", "b.md"]}),
-    ("delete a.md from the docs cache", P, {"tag": "docs", "blob_names": ["a.md"]}),
-    ("uncache notes.txt from docs", P, {"tag": "docs", "blob_names": ["notes.txt"]}),
-    ("evict 'my file.txt' from docs", P, {"tag": "docs", "blob_names": ["my file.txt"]}),
-    ("purge a.md from the docs cache", P, {"tag": "docs", "blob_names": ["a.md"]}),
-    ("evict *.tmp from docs", P, {"tag": "docs", "blob_names": ["*.tmp"]}),
-    # destroy
-    ("destroy scratch", D, {"tags": ["scratch"]}),
-    ("purge tags a and b", D, {"tags": ["a", "b"]}),
-    ("wipe docs", D, {"tags": ["docs"]}),
-    ("erase the scratch tag", D, {"tags": ["scratch"]}),
-    ("delete tag old_runs", D, {"tags": ["old_runs"]}),
-    ("delete tags scratch, tmp_run from iowarp", D, {"tags": ["scratch", "tmp_run"]}),
-    ("delete old_runs permanently", D, {"tags": ["old_runs"]}),
-    ("remove the tag docs", D, {"tags": ["docs"]}),
-    ("drop tag scratch", D, {"tags": ["scratch"]}),
-    ("permanently remove scratch, tmp and old", D, {"tags": ["scratch", "tmp", "old"]}),
-    ("destroy 'old experiments'", D, {"tags": ["old experiments"]}),
-    ("hey agent, destroy tag scratch, please", D, {"tags": ["scratch"]}),
-    ("Destroy Scratch_A and tmp.", D, {"tags": ["Scratch_A", "tmp"]}),
-]
+# tests/data/paraphrases.jsonl: how people say it. Cases of kind "strict" (synonyms,
+# destination words, politeness, case, quoting, formats, limits) must each pass; the
+# whole set, which grows with every round of fresh paraphrases and was written before
+# the parser learned each class (55% on the first round), is scored as a whole.
+PARAPHRASE_FILE = Path(__file__).resolve().parent / "data" / "paraphrases.jsonl"
+PARAPHRASE_SET = [json.loads(line) for line in PARAPHRASE_FILE.read_text(encoding="utf-8").splitlines() if line.strip()]
+STRICT = [c for c in PARAPHRASE_SET if c["kind"] == "strict"]
 
 
-@pytest.mark.parametrize(
-    "command,action,params", [c for c in PARAPHRASES if c[1] is not None], ids=lambda v: v if isinstance(v, str) else ""
-)
-def test_paraphrases(command, action, params):
-    assert parsed(command) == (action, params)
+@pytest.mark.parametrize("case", STRICT, ids=lambda c: c["command"])
+def test_paraphrases(case):
+    assert parsed(case["command"]) == (case["action"], case["params"])
 
 
 def test_paraphrase_set_is_large_and_covers_every_action():
-    kept = [c for c in PARAPHRASES if c[1] is not None]
-    assert len(kept) >= 60
-    assert {c[1] for c in kept} == set(ACTION_NAMES)
-
-
-# -- the paraphrase set: how people say it, scored as a whole ---------------
-# tests/data/paraphrases.jsonl: phrasal verbs ("pull up", "throw out"), noun
-# phrases naming a cache entry ("the cached copy of a.csv in docs") and questions
-# about what a tag holds, plus refusals that must stay refusals. It was written
-# before the parser learned these forms (55% then), so it measures coverage
-# rather than restating the implementation.
-PARAPHRASE_FILE = Path(__file__).resolve().parent / "data" / "paraphrases.jsonl"
-PARAPHRASE_SET = [json.loads(line) for line in PARAPHRASE_FILE.read_text(encoding="utf-8").splitlines() if line.strip()]
+    assert len(STRICT) >= 60
+    assert {c["action"] for c in STRICT} == set(ACTION_NAMES)
 
 
 def _outcome(case: dict) -> bool:
@@ -263,6 +137,53 @@ def test_yes_no_questions_ask_about_a_tag():
     assert parsed("does docs have a.csv?") == (L, {"tag_pattern": "docs"})
     assert parsed("do we have ocean data in docs?") == (L, {"tag_pattern": "docs", "prompt": "ocean"})
     assert "question" in refusal("is docs empty?").message
+
+
+@pytest.mark.parametrize(
+    "command,suggestion",
+    [
+        ("free up space by deleting scratch", "destroy scratch"),  # "space" does not say which tier
+        ("free up disk space by deleting old_runs", "destroy old_runs"),  # nor does "disk"
+        ("free up space by removing a.md from docs", "prune a.md from docs"),
+    ],
+)
+def test_a_purpose_never_loosens_the_deletion_rules(command, suggestion):
+    assert refusal(command).suggestion == suggestion
+
+
+def test_a_purpose_naming_the_cache_makes_a_removal_a_prune():
+    assert parsed("free up memory by removing a.md from docs") == (P, {"tag": "docs", "blob_names": ["a.md"]})
+    assert parsed("drop a.md from docs to free up cache space") == (P, {"tag": "docs", "blob_names": ["a.md"]})
+    assert parsed("free up disk space by destroying old_runs") == (D, {"tags": ["old_runs"]})
+    # only after a removal is a trailing "to free up ..." a purpose; in a search it is the text
+    assert parsed("search docs about how to free up memory")[1]["prompt"] == "how to free up memory"
+
+
+def test_a_context_clause_fills_only_a_pronoun():
+    assert parsed("I've got file::x.csv, load it as xdata") == (A, {"src": "file::x.csv", "dst": "xdata"})
+    assert parsed("I've got a question, what's in docs?") == (L, {"tag_pattern": "docs"})
+    refusal("I've got file::x.csv, load into docs")  # no pronoun: nothing is moved into the request
+
+
+def test_a_tier_is_not_a_tag():
+    assert parsed("list all blobs in IOWarp") == (L, {"tag_pattern": "*"})
+    assert parsed("what have we got in iowarp under docs?") == (L, {"tag_pattern": "docs"})
+    assert parsed("what is in the cache?") == (Q, {"tag_pattern": "*"})
+    assert parsed("what's stored on disk?") == (L, {"tag_pattern": "*"})
+    assert "could not read one tag" in refusal("load file::a.csv into storage").message
+
+
+def test_verbless_requests_read_as_the_listing_they_name():
+    assert parsed("files in metrics") == (L, {"tag_pattern": "metrics"})
+    assert parsed("top 3 blobs in docs about gpus") == (Q, {"tag_pattern": "docs", "prompt": "gpus", "max_results": 3})
+    refusal("the cached copy of a.csv in docs")  # one entry and no verb: not a listing
+    refusal("all done")
+
+
+def test_naming_a_destination():
+    assert parsed("load file::a.csv and call it docs")[1]["dst"] == "docs"
+    assert parsed("could you ingest file::a.csv? tag: run1")[1] == {"src": "file::a.csv", "dst": "run1"}
+    assert parsed("load hdf5::r.h5 as r42 (format hdf5)")[1] == {"src": "hdf5::r.h5", "dst": "r42", "format": "hdf5"}
 
 
 # -- structure, not keywords --------------------------------------------------

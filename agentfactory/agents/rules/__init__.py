@@ -19,6 +19,8 @@ Where things live:
 * `phrases` — lookup tables built from the lexicon and the clause splitter.
 * `names`, `limits` — reading tags, blob lists and result limits out of clauses.
 * `entries` — noun phrases naming a cache entry ("the cached copy of a.csv").
+* `context`, `purpose` — clauses around the request ("I've got file::x, load it
+  as docs", "free up memory by evicting a.md from docs") cut away.
 * `slots` — one slot filler per verb family (assimilate, listing, retrieve, remove).
 * `refuse` — the one helper every refusal goes through, and the did-you-mean.
 
@@ -55,6 +57,13 @@ Rules a user can rely on (each one keeps a wrong guess from being made):
   ("what's in docs?", "what does run42 hold?") ask what is stored (list_blobs).
   In a yes/no question ("is a.csv cached in docs?") file names are what is
   asked about; the answer is the tag's listing.
+* A tier is not a tag: "in iowarp", "in the store", "on disk" list what is
+  stored (every tag unless one is named); "in the cache", "in memory" query it.
+* Without a verb, a request naming blobs ("files in metrics", "top 3 blobs in
+  docs about x") is the listing it names, a search when it ranks or has a topic.
+* A purpose ("free up cache space by dropping x from y") is cut away, keeping
+  one fact: whether it names the cache. "Free up space by deleting x" names
+  no tier and is refused like "delete x".
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""The entry point: clean, tokenize, drop politeness, find the verb, fill its slots."""
+"""The entry point: clean, tokenize, drop politeness and the clauses around the request, find the verb,
+fill its slots."""
 
 from __future__ import annotations
 
