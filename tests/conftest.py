@@ -15,12 +15,22 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from agentfactory.config import Settings
 from agentfactory.services import Services, ServicesState, free_port
 from agentfactory.storage.store import TwoTierStore
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from agentfactory.factory import BlueprintRegistry
+    from agentfactory.magics import AgentMagics
+    from agentfactory.session import Session
+    from agentfactory.sources import DataRoots
 
 
 @pytest.fixture(scope="session")
@@ -99,3 +109,101 @@ def private_memcached() -> Iterator[tuple[subprocess.Popen, str]]:
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return Path(__file__).resolve().parents[1]
+
+
+# -- fixtures of the test families split into several modules (sources, analysis, magics, blueprints) --------
+# Imports are lazy: a run that needs none of them does not pay for IPython, pandas or matplotlib.
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    """The one allowed data root; `tmp_path/outside` is a sibling outside it."""
+    r = tmp_path / "root"
+    r.mkdir()
+    (tmp_path / "outside").mkdir()
+    return r
+
+
+@pytest.fixture
+def roots(root: Path) -> DataRoots:
+    from agentfactory.sources import DataRoots
+
+    return DataRoots(cwd=root)
+
+
+@pytest.fixture(scope="module")
+def run() -> pd.DataFrame:
+    """A synthetic 1,000-step run (tests/_analysis_data.py), one per module."""
+    from _analysis_data import make_trajectory
+
+    return make_trajectory()
+
+
+@pytest.fixture
+def close_figures() -> Iterator[None]:
+    """Close pyplot's figures after the test; the analysis modules use it for every test."""
+    yield
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+
+
+@pytest.fixture(scope="module")
+def ip(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InteractiveShell]:
+    """A real IPython shell, one per magics module; each module overrides `tag` to also bind it in the shell."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from traitlets.config import Config
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("IPYTHONDIR", str(tmp_path_factory.mktemp("ipython")))
+        cfg = Config()
+        cfg.HistoryManager.hist_file = ":memory:"  # no sqlite file per shell (jupysql's "too many open files")
+        shell = InteractiveShell.instance(config=cfg)
+        yield shell
+        shell.extension_manager.unload_extension("agentfactory")
+        InteractiveShell.clear_instance()
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory):
+    root = tmp_path_factory.mktemp("magics_data")
+    docs = root / "sample_docs"
+    docs.mkdir()
+    (docs / "api_reference.md").write_text("# API reference\n\nretrieve(tag, blob) -> bytes\n")
+    (docs / "notes.txt").write_text("prune keeps data in IOWarp; destroy removes it\n")
+    return root
+
+
+@pytest.fixture(scope="module")
+def shared_session(services, data_dir) -> Iterator[Session]:
+    from agentfactory.session import Session
+    from agentfactory.sources import DataRoots
+
+    session = Session(services=services, settings=services.settings, roots=DataRoots([data_dir], cwd=data_dir))
+    yield session
+    session.close()
+
+
+@pytest.fixture
+def magics(ip: InteractiveShell, shared_session: Session) -> Iterator[AgentMagics]:
+    if "AgentMagics" not in ip.magics_manager.registry:
+        ip.extension_manager.load_extension("agentfactory")
+    m = ip.magics_manager.registry["AgentMagics"]
+    if not m.has_session or m.session is not shared_session:
+        m.attach(shared_session)
+    yield m
+    for name, trait in m.traits(config=True).items():
+        setattr(m, name, trait.default())
+
+
+@pytest.fixture
+def reg(tmp_path: Path) -> BlueprintRegistry:
+    from agentfactory.factory import BlueprintRegistry
+
+    return BlueprintRegistry(tmp_path / "blueprints")
+
+
+@pytest.fixture
+def clean_agent_types(monkeypatch):
+    # In-process registrations are global state: each test starts from none.
+    from agentfactory.factory import discovery
+
+    monkeypatch.setattr(discovery.AGENT_TYPES, "_registered", {})
