@@ -128,7 +128,7 @@ def _label_bars(ax: Axes, metric: str, log: bool, bars: tuple[tuple[BarContainer
 
 def _labels_collide(ax: Axes, texts: list) -> bool:
     """Whether any two labels, side by side, come closer than a few points (measured as drawn now)."""
-    renderer = ax.figure.canvas.get_renderer()
-    boxes = sorted((t.get_window_extent(renderer) for t in texts), key=lambda box: box.x0)
+    # no renderer argument: matplotlib finds one for any figure, pyplot's or a bare Figure()
+    boxes = sorted((t.get_window_extent() for t in texts), key=lambda box: box.x0)
     gap = 8 * ax.figure.dpi / 72  # 8 points: tight_layout or a legend may still narrow the axes a little
     return any(left.x1 + gap > right.x0 for left, right in zip(boxes, boxes[1:]))
