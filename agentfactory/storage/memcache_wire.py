@@ -94,6 +94,7 @@ def get_values(node: Client, keys: list[str]) -> dict[str, bytes | bytearray]:
     sock = _socket(node)
     try:
         sock.sendall(b"get " + " ".join(keys).encode() + b"\r\n")
+        asked = set(keys)
         found: dict[str, bytes | bytearray] = {}
         buf, pos = sock.recv(_READ), 0
         while True:
@@ -110,6 +111,8 @@ def get_values(node: Client, keys: list[str]) -> dict[str, bytes | bytearray]:
             if not line.startswith(b"VALUE "):
                 _raise_for(line)
             _, key, _flags, size_text = line.split()[:4]
+            if key.decode() not in asked:  # a reply to someone else's request: the stream is out of step
+                raise MemcacheUnknownError(f"memcached answered for {key.decode()}, which this get did not ask for")
             start, size = eol + 2, int(size_text)
             if len(buf) - start >= size + 2:  # the whole value is in hand
                 found[key.decode()] = buf[start : start + size]
