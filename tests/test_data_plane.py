@@ -195,3 +195,27 @@ def test_a_bridge_that_never_answers_times_out_in_the_kernel(tmp_path):
         assert client._chan is None  # the next request starts on a fresh connection
     finally:
         listener.close()
+
+
+def test_binary_blob_args_carry_any_name_and_refuse_a_cut_message():
+    from agentfactory.storage.bridge_protocol import pack_blob_args, pack_size, unpack_blob_args, unpack_size
+
+    for tag, blob, number in [("t", "b", 0), ("ünï/日本", "a\x00b" * 300, 48), ("", "", 2**40)]:
+        raw = pack_blob_args(tag, blob, number)
+        assert unpack_blob_args(memoryview(raw)) == (tag, blob, number)
+        with pytest.raises(ValueError):
+            unpack_blob_args(raw[:-1])
+    assert [unpack_size(pack_size(s)) for s in (None, 0, 5)] == [None, 0, 5]
+
+
+def test_hot_ops_speak_binary_and_a_malformed_request_is_answered_with_an_error(store, tag, blob_factory):
+    from agentfactory.storage.bridge_protocol import BINARY_OPS, ERR, loads
+
+    assert BINARY_OPS == {b"get", b"put", b"stat"}
+    store.assimilate([blob_factory("x", b"payload")], tag)
+    assert store.iowarp.exists(tag, "x") and not store.iowarp.exists(tag, "nope")
+    assert store.iowarp.blob_request("get", tag, "nope") == []  # not found: no data frame
+    status, meta, _ = store.iowarp._exchange("get", [b"get", b'{"tag": "t"}'])  # JSON where binary is due
+    assert status.bytes == ERR and loads(meta.buffer)["error"] == "ValueError"
+    assert store.retrieve(tag, "x").data == b"payload"  # and the bridge keeps serving
+    store.destroy([tag])

@@ -404,3 +404,21 @@ def test_cache_values_verify_on_both_sides_of_the_mac_switch(size):
         flipped[-1] ^= 1
         with pytest.raises(CorruptEntry, match="MAC"):
             unpack_cache_value(bytes(flipped), "tag", "blob", secret)
+
+
+def test_a_miss_costs_one_bridge_round_trip_one_cache_read_and_one_cache_write(store, tag, blob_factory, monkeypatch):
+    data = os.urandom(1000)
+    store.assimilate([blob_factory("m", data)], tag)
+    store.cache.evict(tag, ["m"])
+    calls: list[str] = []
+    backend = store.cache.backend
+    for name in ("get_many", "set", "add", "delete", "present"):
+        real = getattr(backend, name)
+        monkeypatch.setattr(backend, name, lambda *a, _n=name, _f=real, **k: (calls.append(_n), _f(*a, **k))[1])
+    sent, answered = store.iowarp.round_trips, store.iowarp.ping()["ops"]  # the bridge counts what it answered
+    result = store.retrieve(tag, "m")
+    assert result.cache_hit is False and result.data == data
+    assert store.iowarp.ping()["ops"] - answered == 2  # the miss's one get, then this ping
+    assert store.iowarp.round_trips - sent == 3  # both pings and the get
+    assert calls == ["get_many", "set"]  # entry + generation token in one read, then the re-cache
+    assert store.retrieve(tag, "m").cache_hit is True

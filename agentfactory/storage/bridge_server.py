@@ -29,7 +29,17 @@ from typing import Any
 
 import zmq
 
-from .bridge_protocol import ERR, INTERNAL_TAGS, OK, PROTOCOL, dumps, loads
+from .bridge_protocol import (
+    BINARY_OPS,
+    ERR,
+    INTERNAL_TAGS,
+    OK,
+    PROTOCOL,
+    dumps,
+    loads,
+    pack_size,
+    unpack_blob_args,
+)
 from .curve import secure_server
 from .unix_transport import UnixServer
 
@@ -164,17 +174,32 @@ class BridgeServer:
         self._auth = secure_server(self.sock, Path(curve_dir)) if curve_dir else None
         self.sock.bind(endpoint)
         self._stop = False
+        self.ops = 0  # requests answered, both transports (ping reports it: tests count round trips)
         self.unix = UnixServer(unix_path, self.dispatch, self.lock) if unix_path else None
 
     def dispatch(self, frames: list[Any]) -> list[Any]:
-        """`[op, json args, *data]` -> `[status, json meta, *data]`; every failure goes back to the client."""
-        op, args, data = frames[0].bytes, frames[1], frames[2:]
+        """`[op, args, *data]` -> `[status, meta, *data]`; every failure goes back to the client."""
+        op, args, data = frames[0].bytes, frames[1].buffer, frames[2:]
+        self.ops += 1
         try:
-            status, meta, out = OK, *self.handle(op.decode(), loads(args.buffer), data)
+            if op in BINARY_OPS:
+                return [OK, b"", *self.handle_blob(op, *unpack_blob_args(args), data)]
+            meta, out = self.handle(op.decode(), loads(args), data)
+            return [OK, dumps(meta), *out]
         except Exception as exc:  # report every failure to the client, keep serving
             log.exception("bridge op %s failed", op)
-            status, meta, out = ERR, {"error": type(exc).__name__, "message": str(exc)}, []
-        return [status, dumps(meta), *out]
+            return [ERR, dumps({"error": type(exc).__name__, "message": str(exc)})]
+
+    def handle_blob(self, op: bytes, tag: str, blob: str, number: int, data: list[Any]) -> list[Any]:
+        """The hot ops (binary args, no meta in the reply): one blob's read, write or size."""
+        n = self.native
+        if op == b"get":  # found: one data frame, the whole stored blob; not found: none
+            raw = n.get(tag, blob)
+            return [] if raw is None else [raw]
+        if op == b"put":  # replies with the first `number` bytes of the blob it replaced
+            payload = data[0].bytes if len(data) == 1 else b"".join(f.buffer for f in data)
+            return [n.put(tag, blob, payload, number)]
+        return [pack_size(n.stat(tag, blob))]  # stat
 
     def stop(self, *_: Any) -> None:
         self._stop = True
@@ -199,20 +224,13 @@ class BridgeServer:
             self._auth.stop()
 
     def handle(self, op: str, a: dict[str, Any], data: list[zmq.Frame]) -> tuple[dict[str, Any], list[bytes]]:
+        """The ops with JSON args and meta: tags, listings, batches, search."""
         n = self.native
         if op == "ping":
-            return {"pid": os.getpid(), "time": time.time(), "protocol": PROTOCOL}, []
-        if op == "put":
-            payload = data[0].bytes if len(data) == 1 else b"".join(f.buffer for f in data)
-            return {"size": len(payload)}, [n.put(a["tag"], a["blob"], payload, int(a.get("head", 0)))]
+            return {"pid": os.getpid(), "time": time.time(), "protocol": PROTOCOL, "ops": self.ops}, []
         if op == "put_many":  # frames come in pairs: header, payload
             items = [(name, data[2 * i].bytes + data[2 * i + 1].bytes) for i, name in enumerate(a["blobs"])]
             return {"count": len(items)}, n.put_many(a["tag"], items, int(a.get("head", 0)))
-        if op == "get":
-            raw = n.get(a["tag"], a["blob"])
-            return ({"found": False}, []) if raw is None else ({"found": True, "size": len(raw)}, [raw])
-        if op == "stat":
-            return {"size": n.stat(a["tag"], a["blob"])}, []
         if op == "tags":
             return {"tags": n.tag_names(a.get("regex", ".*"))}, []
         if op == "blobs":

@@ -22,8 +22,8 @@ from typing import Any
 import zmq
 
 from ..core.errors import BlobNotFound, IntegrityError, StorageError, StorageUnavailable, TagNotFound
-from .bridge_protocol import ERR, dumps, loads
 from . import unix_transport
+from .bridge_protocol import ERR, dumps, loads, pack_blob_args, unpack_size
 from .curve import CurveKeys
 from .framing import (
     STORE_HEADER_BYTES,
@@ -65,6 +65,7 @@ class IOWarpTier:
         self._lock = threading.Lock()
         self._sock: zmq.Socket | None = None
         self._unix: unix_transport.UnixClient | None = None
+        self.round_trips = 0  # requests sent to the bridge (a cache miss costs one: tests hold it to that)
 
     # -- transport ----------------------------------------------------------
     def _socket(self) -> zmq.Socket:
@@ -92,48 +93,63 @@ class IOWarpTier:
             self._unix = None
 
     def request(self, op: str, args: dict[str, Any] | None = None, data: Iterable[Any] = ()) -> tuple[dict[str, Any], list[Any]]:
+        """An op with JSON args and meta (listings, batches, search, ping)."""
+        status, meta, frames = self._exchange(op, [op.encode(), dumps(args or {}), *data])
+        return self._reply(op, status, meta, frames), frames
+
+    def blob_request(self, op: str, tag: str, blob: str, number: int = 0, data: Iterable[Any] = ()) -> list[Any]:
+        """A hot op (get, put, stat: bridge_protocol.BINARY_OPS): binary args, the reply's data frames."""
+        status, meta, frames = self._exchange(op, [op.encode(), pack_blob_args(tag, blob, number), *data])
+        if status.bytes == ERR:
+            self._reply(op, status, meta, frames)  # raises with the bridge's message
+        return frames
+
+    def _exchange(self, op: str, frames: list[Any]) -> tuple[Any, Any, list[Any]]:
+        """One round trip: `(status, meta, data frames)`; StorageUnavailable when the bridge is not there."""
         if self.endpoint.startswith(unix_transport.SCHEME):
-            return self._reply(op, *self._unix_request(op, args, data))
+            return self._unix_request(op, frames)
         with self._lock:
+            self.round_trips += 1
             sock = self._socket()
             try:
-                sock.send_multipart([op.encode(), dumps(args or {}), *data], copy=False, flags=0)
+                sock.send_multipart(frames, copy=False, flags=0)
                 if not sock.poll(self.timeout_ms, zmq.POLLIN):
                     raise zmq.Again()
-                status, meta, *frames = sock.recv_multipart(copy=False)
+                status, meta, *data = sock.recv_multipart(copy=False)
             except zmq.Again:  # send or reply timed out: the bridge (or its runtime) is gone
                 self._reset()
-                raise StorageUnavailable(
-                    f"IOWarp bridge at {self.endpoint} did not answer '{op}' within {self.timeout_ms / 1000:g} s",
-                    hint="check `agentfactory services status`; `agentfactory services up` restarts it",
-                ) from None
+                raise self._timed_out(op) from None
             except zmq.ZMQError as exc:
                 self._reset()
                 raise StorageUnavailable(f"IOWarp bridge at {self.endpoint}: {exc}") from None
-        return self._reply(op, status, meta, frames)
+        return status, meta, data
 
-    def _unix_request(self, op: str, args: dict[str, Any] | None, data: Iterable[Any]) -> tuple[Any, Any, list[Any]]:
+    def _timed_out(self, op: str) -> StorageUnavailable:
+        return StorageUnavailable(
+            f"IOWarp bridge at {self.endpoint} did not answer '{op}' within {self.timeout_ms / 1000:g} s",
+            hint="check `agentfactory services status`; `agentfactory services up` restarts it",
+        )
+
+    def _unix_request(self, op: str, frames: list[Any]) -> tuple[Any, Any, list[Any]]:
         with self._lock:
+            self.round_trips += 1
             if self._unix is None:
                 self._unix = unix_transport.UnixClient(self.endpoint, self.timeout_ms / 1000)
             try:
-                status, meta, *frames = self._unix.request([op.encode(), dumps(args or {}), *data])
+                status, meta, *data = self._unix.request(frames)
             except TimeoutError:
-                raise StorageUnavailable(
-                    f"IOWarp bridge at {self.endpoint} did not answer '{op}' within {self.timeout_ms / 1000:g} s",
-                    hint="check `agentfactory services status`; `agentfactory services up` restarts it",
-                ) from None
+                raise self._timed_out(op) from None
             except OSError as exc:  # refused, reset, gone: the bridge is not there (next call reconnects)
                 raise StorageUnavailable(f"IOWarp bridge at {self.endpoint}: {exc}",
                                          hint="`agentfactory services up` restarts it") from None
-        return status, meta, frames
+        return status, meta, data
 
     @staticmethod
-    def _reply(op: str, status: Any, meta: Any, frames: list[Any]) -> tuple[dict[str, Any], list[Any]]:
+    def _reply(op: str, status: Any, meta: Any, frames: list[Any]) -> dict[str, Any]:
         reply = loads(meta.buffer)
         if status.bytes == ERR:
             raise StorageError(f"IOWarp {op} failed: {reply.get('error')}: {reply.get('message')}")
-        return reply, frames
+        return reply
 
     def close(self) -> None:
         with self._lock:
@@ -200,7 +216,7 @@ class IOWarpTier:
     def _put(self, tag: str, blob: str, frames: list[bytes]) -> bytes:
         """Put one physical blob; returns the header of the blob it replaced, if any."""
         head = STORE_HEADER_BYTES if not blob.startswith(PART_PREFIX) else 0
-        return self.request("put", {"tag": tag, "blob": blob, "head": head}, frames)[1][0].bytes
+        return self.blob_request("put", tag, blob, head, frames)[0].bytes
 
     def _delete(self, args: list[str]) -> list[str]:
         tag, *blobs = args
@@ -211,8 +227,8 @@ class IOWarpTier:
         return peek_part_count(raw) if raw else 0
 
     def _get_frame(self, tag: str, blob: str) -> zmq.Frame | None:
-        reply, frames = self.request("get", {"tag": tag, "blob": blob})
-        return frames[0] if reply.get("found") else None
+        frames = self.blob_request("get", tag, blob)
+        return frames[0] if frames else None
 
     def _get_raw(self, tag: str, blob: str) -> bytes | None:
         frame = self._get_frame(tag, blob)
@@ -248,7 +264,7 @@ class IOWarpTier:
         return StoredBlob(data, header.metadata)
 
     def exists(self, tag: str, name: str) -> bool:
-        return bool(self.request("stat", {"tag": tag, "blob": name})[0]["size"])
+        return bool(unpack_size(self.blob_request("stat", tag, name)[0].buffer))
 
     def delete_blobs(self, tag: str, names: list[str]) -> list[str]:
         return self._delete([tag, *names])

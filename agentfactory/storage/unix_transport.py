@@ -24,6 +24,7 @@ bridge's socket is removed by `services down`/`up`.
 
 from __future__ import annotations
 
+import functools
 import mmap
 import os
 import socket
@@ -36,6 +37,8 @@ from typing import Any
 SCHEME = "unix://"
 _HEAD = struct.Struct("<II")  # frame count, flags (bit 0: a region descriptor rides along)
 _DESC = struct.Struct("<Qq")  # per frame: length, offset in the sender's region (-1: inline)
+_FD = struct.Struct("i")  # a descriptor passed with SCM_RIGHTS
+_ANC_SPACE = socket.CMSG_SPACE(_FD.size)
 SHM_MIN = 64 << 10  # frames from this size on go through shared memory
 MIN_REGION = 32 << 20
 MAX_FRAMES = 4096  # a sanity bound on what a peer may announce
@@ -63,6 +66,12 @@ class Frame:
 
     def __len__(self) -> int:
         return len(self.buffer)
+
+
+@functools.lru_cache(maxsize=64)
+def _desc_struct(count: int) -> struct.Struct:
+    """The head and descriptor table of a message of `count` inline frames, packed in one call."""
+    return struct.Struct("<II" + "Qq" * count)
 
 
 def path_of(endpoint: str) -> str:
@@ -139,22 +148,34 @@ class Channel:
         self._in = memoryview(bytearray(READ_AHEAD))
 
     def send(self, frames: Iterable[Any]) -> None:
-        views = [_as_view(f) for f in frames]
-        big = [v for v in views if len(v) >= SHM_MIN]
+        views = [f if type(f) is bytes else _as_view(f) for f in frames]
+        sizes = [len(v) for v in views]
+        if self.out.fd_to_send is None and (not sizes or max(sizes) < SHM_MIN):
+            # the usual message (a request, a small reply): one buffer, one system call
+            desc = [x for size in sizes for x in (size, -1)]
+            message = b"".join([_desc_struct(len(sizes)).pack(len(sizes), 0, *desc), *views])
+            sent = self.sock.send(message)
+            if sent < len(message):  # a full socket buffer: the rest as any large message goes
+                self._send_all([memoryview(message)[sent:]], [])
+            return
         offsets = [-1] * len(views)
-        if big:
-            region = self.out.ensure(sum(len(v) for v in big))
+        if max(sizes) >= SHM_MIN:
+            region = self.out.ensure(sum(n for n in sizes if n >= SHM_MIN))
             at = 0
             for i, v in enumerate(views):
-                if len(v) >= SHM_MIN:
-                    region[at : at + len(v)] = v
+                if sizes[i] >= SHM_MIN:
+                    region[at : at + sizes[i]] = v
                     offsets[i] = at
-                    at += len(v)
+                    at += sizes[i]
         fd = self.out.fd_to_send
         head = _HEAD.pack(len(views), 1 if fd is not None else 0)
-        desc = b"".join(_DESC.pack(len(v), off) for v, off in zip(views, offsets))
-        pending = [memoryview(head + desc), *(v for v, off in zip(views, offsets) if off < 0 and len(v))]
-        ancillary = [(socket.SOL_SOCKET, socket.SCM_RIGHTS, struct.pack("i", fd))] if fd is not None else []
+        desc = b"".join(_DESC.pack(n, off) for n, off in zip(sizes, offsets))
+        pending = [memoryview(head + desc), *(_as_view(v) for v, off in zip(views, offsets) if off < 0 and len(v))]
+        ancillary = [(socket.SOL_SOCKET, socket.SCM_RIGHTS, _FD.pack(fd))] if fd is not None else []
+        self._send_all(pending, ancillary)
+        self.out.sent()
+
+    def _send_all(self, pending: list[memoryview], ancillary: list[Any]) -> None:
         while pending:
             sent = self.sock.sendmsg(pending[:_IOV_MAX], ancillary)
             ancillary = []
@@ -166,7 +187,6 @@ class Channel:
                 else:
                     pending[0] = first[sent:]
                     sent = 0
-        self.out.sent()
 
     def recv(self) -> list[Frame]:
         """One message, read with one system call when it fits `READ_AHEAD` (the usual case).
@@ -176,13 +196,14 @@ class Channel:
         frames are copied out of it (it is reused for the next message).
         """
         view = self._in
-        got, ancdata, _, _ = self.sock.recvmsg_into([view], socket.CMSG_SPACE(struct.calcsize("i")))
+        got, ancdata, _, _ = self.sock.recvmsg_into([view], _ANC_SPACE)
         if got == 0:
             raise ConnectionResetError("the peer closed the connection")
         for level, kind, data in ancdata:
             if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
-                self._map_peer(struct.unpack("i", data[: struct.calcsize("i")])[0])
-        got = self._fill(got, _HEAD.size)
+                self._map_peer(_FD.unpack_from(data)[0])
+        if got < _HEAD.size:
+            got = self._fill(got, _HEAD.size)
         count, _flags = _HEAD.unpack_from(view)
         if count > MAX_FRAMES:
             raise ConnectionResetError(f"peer announced {count} frames")
@@ -193,7 +214,8 @@ class Channel:
             _recv_exact(self.sock, memoryview(desc)[got - _HEAD.size :])
             at = got = 0
         else:
-            got = self._fill(got, at)
+            if got < at:
+                got = self._fill(got, at)
             desc = view[_HEAD.size : at]
         frames = []
         for size, off in _DESC.iter_unpack(desc):
