@@ -15,7 +15,7 @@ from .phrases import BLOB_INTROS, longest
 from .tokens import QUOTED, WORD, Tok, is_word, word
 
 _NOT_NAMES = lx.CACHE_WORDS | lx.ENTRY_NOUNS | lx.ENTRY_NOUNS_PLURAL | lx.CONTENT_NOUNS | lx.BLOB_WORDS \
-    | lx.TAG_WORDS | lx.ARTICLES | lx.LOCATED_WORDS | frozenset(BLOB_INTROS)
+    | lx.TAG_WORDS | lx.ARTICLES | lx.LOCATED_WORDS | lx.LISTING_WORDS | frozenset(BLOB_INTROS)
 _QUALIFIERS = lx.CACHE_WORDS | lx.ENTRY_ADJECTIVES
 #: What may stand between "of" and the name: "the contents of the blob a.csv".
 _BEFORE_NAME = lx.ARTICLES | lx.BLOB_WORDS | lx.ENTRY_NOUNS

@@ -49,8 +49,8 @@ def _clauses(verb: str, head: list[Tok], clauses: list[Clause]) -> tuple[list[li
     last_text = head
     for k, c in enumerate(clauses):
         follows = clauses[k + 1] if k + 1 < len(clauses) else None
-        if not c.content and follows is not None and c.kind == SCOPE:
-            continue
+        if c.kind == SCOPE and follows is not None and all(is_word(t, lx.TAG_WORDS | lx.ARTICLES) for t in c.content):
+            continue  # "under (the) tags matching sim_*": the scope is what follows
         if c.kind == PROMPT and follows is not None and follows.kind == PROMPT and c.content \
                 and all(is_word(t, lx.PROMPT_FILLER) for t in c.content):
             continue
