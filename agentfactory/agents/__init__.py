@@ -13,13 +13,7 @@ LLM SDK and no environment.
 
 from __future__ import annotations
 
+from . import routers
 from .routers import ENTRY_POINT_GROUP, make_router, register_router, router_factory, router_names, unregister_router
 
-__all__ = [
-    "ENTRY_POINT_GROUP",
-    "make_router",
-    "register_router",
-    "router_factory",
-    "router_names",
-    "unregister_router",
-]
+__all__ = list(routers.__all__)
