@@ -103,7 +103,7 @@ EXAMPLE_COMMANDS: tuple[str, ...] = (
 
 
 def router(ctx: Context) -> list[CaseResult]:
-    from ..agents.rule_parser import parse_command
+    from ..agents.rules import parse_command
     from ..config import Settings
     from ..core.errors import AgentFactoryError
     from ..factory import BlueprintRegistry
@@ -140,4 +140,4 @@ def router(ctx: Context) -> list[CaseResult]:
     return [CaseResult(name, "time", a, b, target=None,
                        extra={"commands_per_s": 1.0 / a.median, "commands": per, "routed": routed},
                        ours_label="Coordinator.route (rule router over the discovered agents)",
-                       baseline_label="rule_parser.parse_command alone")]
+                       baseline_label="rules.parse_command alone")]
