@@ -9,14 +9,13 @@ JSON metadata and the payload:
   payload, so a partial or mixed write is detected instead of served.
 * Cache values carry the tag generation token they were written under (so a
   destroyed tag's entries die at once), a hash of (tag, blob) to guard against
-  key collisions, and a MAC (per-home secret; keyed BLAKE2b for small
-  values, HMAC-SHA256 for large ones) checked on every hit, so a value
-  written by anyone without the secret is a miss.
+  key collisions, and a MAC (keyed BLAKE3 under a key derived from the
+  per-home secret) checked on every hit, so a value written by anyone
+  without the secret is a miss.
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 import struct
@@ -24,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import xxhash
+from blake3 import blake3
 
 # -- IOWarp manifest ------------------------------------------------------------
 _STORE = struct.Struct("<4sBxxxQIIQQ")  # magic, version, payload_len, n_parts, meta_len, digest hi/lo
@@ -69,42 +69,45 @@ def payload_digest() -> xxhash.xxh3_128:
 # -- cache values ---------------------------------------------------------------
 # magic, version, meta_len, gen token, name hash, payload_len, then a 16-byte MAC (see _mac)
 _CACHE = struct.Struct("<4sBxHQQQ")
-CACHE_MAGIC = b"AFC3"  # AFC2 entries (HMAC only) read as corrupt: a miss that heals
+CACHE_MAGIC = b"AFC4"  # AFC3 entries (BLAKE2b/HMAC MACs) read as corrupt: a miss that heals
 MAC_BYTES = 16
 CACHE_HEADER_BYTES = _CACHE.size + MAC_BYTES
+_MAC_CONTEXT = "agentfactory 2026 cache entry MAC v4"  # BLAKE3 key derivation: this use of the secret only
 
 
 def name_hash(tag: str, blob: str) -> int:
     return xxhash.xxh3_64_intdigest(tag.encode() + b"\x00" + blob.encode())
 
 
-# Below this many bytes (names, metadata and payload) keyed BLAKE2b is the MAC: about half
-# the time of HMAC-SHA256 on a 1 KiB value (HMAC hashes two extra blocks and pays for a
-# Python object per call). Above it HMAC-SHA256 is: OpenSSL's SHA-256 (SHA-NI) runs at
-# twice BLAKE2b's speed per byte. The length is in the header the MAC covers, so the choice
-# is the same when written and when read.
-SMALL_MAC_BYTES = 4096
+_MAC_KEYS: dict[bytes, bytes] = {}
+
+
+def _mac_key(secret: bytes) -> bytes:
+    """BLAKE3's 32-byte key for `secret` (any length), derived once per secret."""
+    key = _MAC_KEYS.get(secret)
+    if key is None:
+        if len(_MAC_KEYS) >= 64:
+            _MAC_KEYS.clear()
+        key = _MAC_KEYS[secret] = blake3(secret, derive_key_context=_MAC_CONTEXT).digest()
+    return key
 
 
 def _mac(secret: bytes, head: bytes | memoryview, names: bytes, meta: bytes | memoryview,
          payload: bytes | memoryview) -> bytes:
-    """Keyed MAC over the header, the full names, metadata and payload.
+    """Keyed BLAKE3 over the header, the full names, metadata and payload.
 
     Anyone who can reach memcached can write any bytes there; without the
     per-home secret they cannot write an entry that verifies. It also catches
-    corruption, so no separate checksum is kept.
+    corruption, so no separate checksum is kept. Why BLAKE3: the MAC is
+    checked on every hit, and on this machine keyed BLAKE3 takes 106 us for
+    512 KiB where HMAC-SHA256 (SHA-NI) takes 455 us and keyed BLAKE2b 873 us;
+    on 1 KiB it is 2.5 us against 3.1 us for either.
     """
-    if len(names) + len(meta) + len(payload) < SMALL_MAC_BYTES:
-        h = hashlib.blake2b(head, digest_size=MAC_BYTES, key=secret)
-        h.update(names)
-        h.update(meta)
-        h.update(payload)
-        return h.digest()
-    h = hmac.new(secret, head, "sha256")
+    h = blake3(head, key=_mac_key(secret))
     h.update(names)
     h.update(meta)
     h.update(payload)
-    return h.digest()[:MAC_BYTES]
+    return h.digest(MAC_BYTES)
 
 
 def pack_cache_value(gen: int, tag: str, blob: str, payload: bytes, metadata: dict[str, Any] | None,
