@@ -221,3 +221,28 @@ def test_python_values_round_trip_as_what_was_put(session, tag):
     assert session.run(f"get raw from {tag}").value() == b"\x00\x01"
     with pytest.raises(TypeError, match="pickled|cannot store"):
         session.put(tag, "obj", object())
+
+
+def test_a_repeated_action_dict_is_validated_once_and_never_stands_for_a_different_one():
+    from agentfactory.core.actions import Action, parse_action
+    from agentfactory.core.errors import InvalidAction
+
+    retrieve = {"action": "retrieve", "params": {"tag": "t", "blob_name": "b"}}
+    first = parse_action(retrieve)
+    assert parse_action(dict(retrieve, params=dict(retrieve["params"]))) is first  # an equal dict: memoised
+    assert parse_action({"action": "retrieve", "params": {"tag": "t", "blob_name": "c"}}).params.blob_name == "c"
+    one = {"action": "query", "params": {"max_results": 1}}
+    assert parse_action(one).params.max_results == 1
+    truthy = {"action": "query", "params": {"max_results": True}}  # True == 1 and hashes alike: its own entry
+    try:
+        expected = Action.model_validate(truthy)
+    except Exception as exc:
+        with pytest.raises(InvalidAction):
+            parse_action(truthy)
+        assert "max_results" in str(exc)
+    else:
+        assert parse_action(truthy) == expected
+    bad = {"action": "retrieve", "params": {"tag": "", "blob_name": "b"}}
+    for _ in range(2):  # a rejected dict is rejected every time, never remembered
+        with pytest.raises(InvalidAction):
+            parse_action(bad)

@@ -126,12 +126,44 @@ class Action(BaseModel):
         return {"action": self.action, "params": self.params_dict()}
 
 
+# Validated actions by the exact dict they came from (see _memo_key); bounded, cleared when full.
+_PARSED: dict[tuple[Any, ...], Action] = {}
+_PARSED_MAX = 1024
+_PLAIN = (str, int, type(None))
+
+
+def _memo_key(data: Any) -> tuple[Any, ...] | None:
+    """A key equal only for dicts that validate alike, or None when there is none cheaply.
+
+    Only the nested form with plain values (str, int, None; their exact types
+    are part of the key, so `True` never stands for `1`) is memoised: an agent
+    or a benchmark sends the same few actions again and again, and validating
+    one costs more than the cache hit it asks for. Anything else is validated.
+    """
+    if type(data) is not dict or len(data) != 2:
+        return None
+    name, params = data.get("action"), data.get("params")
+    if type(name) is not str or type(params) is not dict:
+        return None
+    key: list[Any] = [name]
+    for k, v in params.items():
+        if type(v) not in _PLAIN:
+            return None
+        key += (k, type(v), v)
+    return tuple(key)
+
+
 def parse_action(data: "Action | dict[str, Any]") -> Action:
     """Validate an action from its dict form, raising `InvalidAction` with a readable reason."""
     if isinstance(data, Action):
         return data
+    key = _memo_key(data)
+    if key is not None:
+        known = _PARSED.get(key)
+        if known is not None:  # an Action is frozen: the same validated one can be handed out again
+            return known
     try:
-        return Action.model_validate(data)
+        action = Action.model_validate(data)
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc']) or 'action'}: {err['msg']}" for err in exc.errors()
@@ -143,6 +175,11 @@ def parse_action(data: "Action | dict[str, Any]") -> Action:
             else f"{name} takes {', '.join(PARAMS_MODELS[name].model_fields)}"
         )
         raise InvalidAction(f"invalid action: {problems}", hint=hint) from None
+    if key is not None:
+        if len(_PARSED) >= _PARSED_MAX:
+            _PARSED.clear()
+        _PARSED[key] = action
+    return action
 
 
 def action_schema(name: str) -> dict[str, Any]:
