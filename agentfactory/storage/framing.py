@@ -75,8 +75,13 @@ CACHE_HEADER_BYTES = _CACHE.size + MAC_BYTES
 _MAC_CONTEXT = "agentfactory 2026 cache entry MAC v4"  # BLAKE3 key derivation: this use of the secret only
 
 
+def _names(tag: str, blob: str) -> bytes:
+    """The bytes both the name hash and the MAC cover."""
+    return f"{tag}\x00{blob}".encode()
+
+
 def name_hash(tag: str, blob: str) -> int:
-    return xxhash.xxh3_64_intdigest(tag.encode() + b"\x00" + blob.encode())
+    return xxhash.xxh3_64_intdigest(_names(tag, blob))
 
 
 _MAC_KEYS: dict[bytes, bytes] = {}
@@ -105,16 +110,17 @@ def _mac(secret: bytes, head: bytes | memoryview, names: bytes, meta: bytes | me
     """
     h = blake3(head, key=_mac_key(secret))
     h.update(names)
-    h.update(meta)
+    if meta:
+        h.update(meta)
     h.update(payload)
     return h.digest(MAC_BYTES)
 
 
 def pack_cache_value(gen: int, tag: str, blob: str, payload: bytes, metadata: dict[str, Any] | None,
                      secret: bytes) -> bytes:
-    meta = _meta_bytes(metadata)
-    head = _CACHE.pack(CACHE_MAGIC, 2, len(meta), gen, name_hash(tag, blob), len(payload))
-    mac = _mac(secret, head, f"{tag}\x00{blob}".encode(), meta, payload)
+    meta, names = _meta_bytes(metadata), _names(tag, blob)
+    head = _CACHE.pack(CACHE_MAGIC, 2, len(meta), gen, xxhash.xxh3_64_intdigest(names), len(payload))
+    mac = _mac(secret, head, names, meta, payload)
     return b"".join((head, mac, meta, payload))
 
 
@@ -142,10 +148,10 @@ def chunk_name(blob: str, index: int, nonce: int) -> str:
 
 def pack_cache_manifest(gen: int, tag: str, blob: str, chunks: int, size: int, nonce: int,
                         metadata: dict[str, Any] | None, secret: bytes) -> bytes:
-    meta = _meta_bytes(metadata)
+    meta, names = _meta_bytes(metadata), _names(tag, blob)
     body = _MANIFEST.pack(chunks, size, nonce)
-    head = _CACHE.pack(CACHE_MAGIC, 3, len(meta), gen, name_hash(tag, blob), len(body))
-    mac = _mac(secret, head, f"{tag}\x00{blob}".encode(), meta, body)
+    head = _CACHE.pack(CACHE_MAGIC, 3, len(meta), gen, xxhash.xxh3_64_intdigest(names), len(body))
+    mac = _mac(secret, head, names, meta, body)
     return b"".join((head, mac, meta, body))
 
 
@@ -158,11 +164,12 @@ def unpack_cache_value(raw: bytes | bytearray, tag: str, blob: str, secret: byte
         raise CorruptEntry("short value")
     magic, version, meta_len, gen, stored_hash, payload_len = _CACHE.unpack_from(raw)
     start = CACHE_HEADER_BYTES + meta_len
-    if (magic != CACHE_MAGIC or version not in (2, 3) or stored_hash != name_hash(tag, blob)
+    names = _names(tag, blob)
+    if (magic != CACHE_MAGIC or version not in (2, 3) or stored_hash != xxhash.xxh3_64_intdigest(names)
             or len(raw) - start != payload_len or (version == 3 and payload_len != _MANIFEST.size)):
         raise CorruptEntry("bad header")
     view = memoryview(raw)
-    expected = _mac(secret, view[: _CACHE.size], f"{tag}\x00{blob}".encode(), view[CACHE_HEADER_BYTES:start], view[start:])
+    expected = _mac(secret, view[: _CACHE.size], names, view[CACHE_HEADER_BYTES:start], view[start:])
     if not hmac.compare_digest(expected, view[_CACHE.size : CACHE_HEADER_BYTES]):
         raise CorruptEntry("MAC mismatch (corrupt, or not written with this home's secret)")
     metadata = json.loads(view[CACHE_HEADER_BYTES:start].tobytes()) if meta_len else {}
