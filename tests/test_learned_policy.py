@@ -85,3 +85,12 @@ def test_learned_beats_the_best_heuristic_on_every_seed(workload: str) -> None:
         belady = simulate(make_policy("belady", stream.capacity(0.05)), stream).miss_ratio
         learned = results.query("policy == 'learned' and seed == @seed and fraction == '0.05'")["miss_ratio"].iloc[0]
         assert belady <= learned
+
+
+def test_a_window_that_no_admission_moves_for_a_horizon_keeps_ranking_its_keys() -> None:
+    """A long run of keys seen once (never admitted) aged the window's keys out of the model: KeyError later."""
+    keys = list(range(20)) * 30 + list(range(1_000, 21_000)) + list(range(5_000_000, 5_000_300)) * 3
+    policy = Learned(100)
+    result = simulate(policy, _stream(keys))
+    assert policy.used == len(policy) <= 100
+    assert result.requests - result.misses >= 20 * 29  # the first loop is cached

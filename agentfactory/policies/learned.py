@@ -230,7 +230,10 @@ class Learned(Policy):
             self._until_aging = self._aging_every
             self._count = {k: c >> 1 for k, c in self._count.items() if c > 1}
             horizon_start = (self._now - self.model.horizon) << CLASS_BITS
-            self._last = {k: s for k, s in self._last.items() if s >= horizon_start or k in self._where}
+            # residents keep their class, in the window as in the main cache: a window that no
+            # admission has moved for a horizon (a stream of never-admitted one-hit keys) still ranks them
+            window, where = self._window, self._where
+            self._last = {k: s for k, s in self._last.items() if s >= horizon_start or k in where or k in window}
             self._rebuild()
         elif moved:
             self._rerank(moved)
