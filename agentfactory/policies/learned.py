@@ -50,9 +50,10 @@ from .learning import (
     TAG_BLOCK,
     DriftDetector,
     ReuseModel,
+    WindowTuner,
 )
 
-__all__ = ["Learned", "ReuseModel", "DriftDetector"]
+__all__ = ["DriftDetector", "Learned", "ReuseModel", "WindowTuner"]
 
 
 class Learned(Policy):
@@ -69,7 +70,7 @@ class Learned(Policy):
     name = "learned"
 
     def __init__(self, capacity: int, *, window: float = 0.01, horizon: float = 2.5,
-                 aging: float = 32.0, idle_after: float = 1.0, **kwargs) -> None:
+                 aging: float = 32.0, idle_after: float = 1.0, adaptive: bool = True, **kwargs) -> None:
         super().__init__(capacity, **kwargs)
         self._now = 0
         self._count: dict[Hashable, int] = {}
@@ -80,7 +81,7 @@ class Learned(Policy):
         self._where: dict[Hashable, int] = {}      # resident in main -> its bucket key
         self._min = 0
         self._main_used = self._window_used = 0
-        self._window_cap = max(1, int(capacity * window))
+        self._window_cap = self._window_min = max(1, int(capacity * window))
         self._main_cap = capacity - self._window_cap
         self._idle_after = idle_after
         self.model = ReuseModel(max(1000, int(horizon * capacity)))
@@ -88,6 +89,11 @@ class Learned(Policy):
         self._until_relevel = self._relevel_every
         self._aging_every = max(10_000, int(aging * capacity))
         self._until_aging = self._aging_every
+        self.tuner = WindowTuner(capacity) if adaptive else None
+        self._tail_age = self._tail_rank = -1  # the margins the tuner measures; none until the cache is full
+        self._tail_share = 0.0
+        self._span = 0.0  # the age at which objects leave the window (moving average): the LRU's reach
+        self._ghost: OrderedDict[Hashable, None] = OrderedDict()  # keys the window let go unadmitted
         self.drift = DriftDetector(warmup=max(5 * 500, 8 * capacity))
         self._known = self._known_hits = 0
         self._block_start = 0
@@ -132,12 +138,23 @@ class Learned(Policy):
         if key in where:
             hit = True
             level = model.levels[cls]
-            self._move(key, where[key], level << COUNT_BITS | (count if count < COUNT_MAX else COUNT_MAX))
+            rank = where[key]
+            if rank <= self._tail_rank:
+                self.tuner.main_hits += 1.0 if rank < self._tail_rank else self._tail_share
+            self._move(key, rank, level << COUNT_BITS | (count if count < COUNT_MAX else COUNT_MAX))
         elif key in self._window:
             hit = True
             self._window.move_to_end(key)
+            rank = model.levels[cls] << COUNT_BITS | (count if count < COUNT_MAX else COUNT_MAX)
+            if rank > self._min and self._where:
+                self._promote(key, rank)
+            elif now - (previous >> CLASS_BITS) >= self._tail_age >= 0:
+                self.tuner.window_hits += 1  # the main cache would not hold it: the window's own hit
         else:
             hit = False
+            if key in self._ghost:
+                del self._ghost[key]
+                self.tuner.window_hits += 1
         if count > 1:
             self._known += 1
             self._known_hits += hit
@@ -176,6 +193,7 @@ class Learned(Policy):
         self.used += size
         while self._window_used > self._window_cap:
             candidate, cand_size = window.popitem(last=False)
+            self._span += 0.01 * (self._now - (self._last[candidate] >> CLASS_BITS) - self._span)
             self._window_used -= cand_size
             self.used -= cand_size
             self._offer_to_main(candidate, cand_size)
@@ -193,9 +211,19 @@ class Learned(Policy):
         rank = self._rank(key)
         while self._main_used + size > self._main_cap:
             if not self._where or self._min >= rank:
+                if self.tuner is not None:
+                    ghost = self._ghost
+                    ghost[key] = None
+                    if len(ghost) > self.tuner.tail:
+                        ghost.popitem(last=False)
                 self._evicted(key)
                 return
             self._evict_main()
+        self._place(key, size, rank)
+        self._main_used += size
+        self.used += size
+
+    def _place(self, key: Hashable, size: int, rank: int) -> None:
         bucket = self._buckets.get(rank)
         if bucket is None:
             bucket = self._buckets[rank] = OrderedDict()
@@ -203,10 +231,33 @@ class Learned(Policy):
         if not self._where or rank < self._min:
             self._min = rank
         self._where[key] = rank
+
+    def _promote(self, key: Hashable, rank: int) -> None:
+        """A window object now outranks the main cache's victim: they swap places.
+
+        Without this a large window locks the main cache: the objects that
+        earn a place there are the ones asked for again, and those never leave
+        the window, while the main cache's stale favourites face only the cold
+        leavers (they win, and the window's verdict then grows the window).
+        """
+        bucket = self._buckets[self._min]
+        if self._window[key] > bucket[next(iter(bucket))]:
+            return  # larger than the victim's place (byte sizes): it waits for its turn to leave
+        size = self._window.pop(key)
+        victim, victim_size = self._pop_main()
+        self._window[victim] = victim_size
+        self._window.move_to_end(victim, last=False)
+        self._window_used += victim_size - size
         self._main_used += size
-        self.used += size
+        self._place(key, size, rank)
 
     def _evict_main(self) -> None:
+        victim, size = self._pop_main()
+        self.used -= size
+        self._evicted(victim)
+
+    def _pop_main(self) -> tuple[Hashable, int]:
+        """Take the main cache's victim out (the least recently used of the lowest bucket)."""
         buckets = self._buckets
         bucket = buckets[self._min]
         victim, size = bucket.popitem(last=False)
@@ -215,8 +266,52 @@ class Learned(Policy):
             self._min = min(buckets) if buckets else 0
         del self._where[victim]
         self._main_used -= size
-        self.used -= size
-        self._evicted(victim)
+        return victim, size
+
+    def _tune_window(self) -> None:
+        """Resize the window by the tuner's verdict, then set the margins of the next period.
+
+        The window's oldest `tail` slots are told by age (an LRU's positions grow
+        about linearly with age); the main cache's lowest `tail` slots by rank,
+        with the share of the boundary bucket that falls inside.
+        """
+        if self.used < self.capacity or not self._window:
+            return
+        self._resize_window(self.tuner.adjust(self._window_cap, self._main_cap, len(self._ghost)))
+        tail_window, tail_main = self.tuner.tails(self._window_cap, self._main_cap)
+        self._tail_age = int(self._span * (1 - tail_window / self._window_cap))
+        below = 0
+        for rank in sorted(self._buckets):
+            size = len(self._buckets[rank])
+            if below + size >= tail_main:
+                self._tail_rank, self._tail_share = rank, (tail_main - below) / size
+                return
+            below += size
+        self._tail_rank = -1
+
+    def _resize_window(self, delta: int) -> None:
+        """Move `delta` of capacity from the main cache to the window (negative: back).
+
+        Growing demotes the main cache's lowest-ranked objects to the window's
+        old end rather than dropping them; shrinking offers the window's oldest
+        to the main cache, which now has room for them.
+        """
+        new = min(self.capacity - self._window_min, max(self._window_min, self._window_cap + delta))
+        if new == self._window_cap:
+            return
+        delta, self._window_cap = new - self._window_cap, new
+        self._main_cap -= delta
+        window = self._window
+        while self._main_used > self._main_cap and self._where:
+            key, size = self._pop_main()
+            window[key] = size
+            window.move_to_end(key, last=False)
+            self._window_used += size
+        while self._window_used > self._window_cap:
+            key, size = window.popitem(last=False)
+            self._window_used -= size
+            self.used -= size
+            self._offer_to_main(key, size)
 
     # -- learning --------------------------------------------------------------
     def _relevel(self) -> None:
@@ -238,6 +333,8 @@ class Learned(Policy):
         elif moved:
             self._rerank(moved)
         self._mark_idle()
+        if self.tuner is not None:
+            self._tune_window()
 
     def _rerank(self, classes: set[int]) -> None:
         """Re-rank the residents whose class is in `classes` (LRU order kept among them)."""
