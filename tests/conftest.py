@@ -59,9 +59,12 @@ def store(services: Services) -> Iterator[TwoTierStore]:
 
 
 @pytest.fixture
-def tag() -> str:
-    """A tag no other test uses."""
-    return f"t_{uuid.uuid4().hex[:10]}"
+def tag(request: pytest.FixtureRequest) -> str:
+    """A tag no other test uses; in a test with an IPython shell (`ip`), also bound as `tag` there."""
+    name = f"t_{uuid.uuid4().hex[:10]}"
+    if "ip" in request.fixturenames:
+        request.getfixturevalue("ip").user_ns["tag"] = name
+    return name
 
 
 class Blob:

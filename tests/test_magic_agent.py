@@ -10,13 +10,11 @@ in tags of its own.
 from __future__ import annotations
 
 import re
-import uuid
 
 import pandas as pd
 import pytest
 from IPython.core.displaypub import CapturingDisplayPublisher
 from IPython.core.error import UsageError
-from IPython.core.interactiveshell import InteractiveShell
 from traitlets import TraitError
 
 from agentfactory.magics import AgentResult, RouteResult
@@ -47,13 +45,6 @@ SEED_EXPECTED = [  # (agent, action, ok, cache_hit, reward)
     ("ingestor", "destroy", True, None, 0.05),
     ("retriever", "retrieve", False, None, -0.50),  # tag_not_found: the tag is gone, not just the blob
 ]
-
-
-@pytest.fixture
-def tag(ip: InteractiveShell) -> str:
-    name = f"t_{uuid.uuid4().hex[:10]}"
-    ip.user_ns["tag"] = name
-    return name
 
 
 def rows_of(frame: pd.DataFrame) -> list[tuple]:

@@ -7,24 +7,15 @@ are the suite's); each test works in tags of its own.
 from __future__ import annotations
 
 import re
-import uuid
 
 import numpy as np
 import pandas as pd
 import pytest
 from IPython.core.error import UsageError
-from IPython.core.interactiveshell import InteractiveShell
 
 from agentfactory.magics import AgentResult
 
 pytestmark = pytest.mark.services
-
-
-@pytest.fixture
-def tag(ip: InteractiveShell) -> str:
-    name = f"t_{uuid.uuid4().hex[:10]}"
-    ip.user_ns["tag"] = name
-    return name
 
 
 def test_put_get_round_trips_bytes_text_and_arrays(ip, magics, tag):

@@ -7,11 +7,9 @@ module (fixtures in conftest.py); each test works in tags of its own.
 from __future__ import annotations
 
 import time
-import uuid
 
 import pytest
 from IPython.core.displaypub import CapturingDisplayPublisher
-from IPython.core.interactiveshell import InteractiveShell
 
 from agentfactory.magics.kernel import say
 from agentfactory.magics.syntax import assignment_transform
@@ -19,13 +17,6 @@ from agentfactory.session import Session
 from agentfactory.sources import DataRoots
 
 pytestmark = pytest.mark.services
-
-
-@pytest.fixture
-def tag(ip: InteractiveShell) -> str:
-    name = f"t_{uuid.uuid4().hex[:10]}"
-    ip.user_ns["tag"] = name
-    return name
 
 
 def test_services_down_never_stops_services_it_did_not_start(ip, magics, services, tag):
