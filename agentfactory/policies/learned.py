@@ -6,25 +6,28 @@ rank them better than a sketch (W-TinyLFU) or recency (LRU, ARC). What counts
 alone get wrong is what a count cannot see, and this policy learns it, online,
 from the stream it serves:
 
-* **Value of a class** (`ReuseModel`): for every class (tag, count so far,
-  idle or not), the probability that an object of the class is asked for again within a horizon
-  of a few cache turnovers, estimated from the labels the stream reveals (a
-  histogram model in the spirit of Baleen's admission and LHD's classes).
-  Objects rank by (value level, count): a tag whose objects never come back
-  (one-hit wonders, scans) is worth 0 and is not even admitted; a tag whose
-  objects all come back (a loop) is worth keeping from its first request, not
-  after several cycles. With a single tag value rises with count: plain LFU.
+* **Value of a class** (`ReuseModel`): for every class (tag, count so far, idle
+  or not), the probability of another request within a horizon of a few cache
+  turnovers, from the labels the stream reveals (a histogram model in the
+  spirit of Baleen's admission and LHD's classes). Objects rank by (value
+  level, count): a tag whose objects never come back (one-hit wonders, scans) is
+  worth 0 and not even admitted; a loop's objects are kept from their first
+  request. With a single tag value rises with count: plain LFU.
 * **Idleness**: a resident not asked for within a horizon enters its class's
-  *idle* twin, and the model learns what idleness means on this stream: on a
-  stationary one idle objects come back as often as the others (nothing
-  changes), on a working set that moves on they do not (they sink to level 0
-  and go first: recency without a recency heuristic).
+  *idle* twin; on a stationary stream idle objects come back as often as the
+  others, on a working set that moves on they sink to level 0 and go first.
 * **Memory** (`DriftDetector`): counts run since the last detected change. The
   hit ratio on *known* keys (seen before) is tracked per block; when it
   collapses the popularity ranking has changed (a scan cannot trigger this: its
   keys are unknown), and counts are forgotten so new favourites win at once.
-* A small LRU **window** (1% of the cache) in front, as in W-TinyLFU, lets a new
-  object prove itself before it competes with the main cache.
+* An LRU **window** in front, as in W-TinyLFU, lets a new object prove itself
+  before it competes with the main cache; a window object that comes to
+  outrank the main cache's victim swaps places with it.
+* **Recency or frequency** (`WindowTuner`): which one predicts reuse is a
+  property of the stream (storage traces are often recency-dominated: LRU is
+  near optimal there). The window starts at 1% and moves to where a slot earns
+  as much at its edge as at the main cache's: towards the whole cache on a
+  stack-distance trace, 1% on independent draws, in between on mixes.
 
 Eviction takes the least recently used object of the lowest (value, count)
 bucket; a window leaver is admitted only if it ranks above that victim.
@@ -35,6 +38,7 @@ from __future__ import annotations
 
 from collections import OrderedDict, deque
 from collections.abc import Hashable
+from zlib import crc32
 
 import numpy as np
 
@@ -49,6 +53,7 @@ from .learning import (
     MAX_TAGS,
     TAG_BLOCK,
     DriftDetector,
+    LruShadow,
     ReuseModel,
     WindowTuner,
 )
@@ -61,10 +66,11 @@ class Learned(Policy):
 
     Args:
         capacity: objects (or bytes, when sizes are bytes).
-        window: share of the capacity for the LRU window in front.
+        window: share of the capacity for the LRU window in front (the start and the least).
         horizon: the model's label horizon, in cache capacities of requests.
         aging: counts halve every `aging` capacities of requests (bounds the history).
         idle_after: a resident is idle after `idle_after` horizons without a request.
+        adaptive: let the window size itself (False: it stays at `window`).
     """
 
     name = "learned"
@@ -93,7 +99,8 @@ class Learned(Policy):
         self._tail_age = self._tail_rank = -1  # the margins the tuner measures; none until the cache is full
         self._tail_share = 0.0
         self._span = 0.0  # the age at which objects leave the window (moving average): the LRU's reach
-        self._ghost: OrderedDict[Hashable, None] = OrderedDict()  # keys the window let go unadmitted
+        self._ghost = self.tuner.ghost if adaptive else {}
+        self.shadow = LruShadow(capacity) if adaptive else None
         self.drift = DriftDetector(warmup=max(5 * 500, 8 * capacity))
         self._known = self._known_hits = 0
         self._block_start = 0
@@ -165,6 +172,9 @@ class Learned(Policy):
                 self._block_start = now
         if not hit and size <= self.capacity and model.levels[cls]:
             self._admit_to_window(key, size)
+        shadow = self.shadow  # one key in 8, by a fixed hash (str keys: crc32, not the salted hash())
+        if shadow is not None and not (key if type(key) is int else crc32(repr(key).encode())) * 2654435761 >> 16 & shadow.mask:
+            shadow.access(key, size, hit)
         self._until_relevel -= 1
         if self._until_relevel <= 0:
             self._relevel()
@@ -191,12 +201,17 @@ class Learned(Policy):
         window[key] = size
         self._window_used += size
         self.used += size
+        self._drain_window()
+
+    def _drain_window(self) -> None:
+        """Offer the window's oldest to the main cache until the window fits its share."""
+        window = self._window
         while self._window_used > self._window_cap:
-            candidate, cand_size = window.popitem(last=False)
-            self._span += 0.01 * (self._now - (self._last[candidate] >> CLASS_BITS) - self._span)
-            self._window_used -= cand_size
-            self.used -= cand_size
-            self._offer_to_main(candidate, cand_size)
+            key, size = window.popitem(last=False)
+            self._span += 0.01 * (self._now - (self._last[key] >> CLASS_BITS) - self._span)
+            self._window_used -= size
+            self.used -= size
+            self._offer_to_main(key, size)
 
     def _rank(self, key: Hashable) -> int:
         """(value level, count) packed in one int: the order of the main cache."""
@@ -212,10 +227,7 @@ class Learned(Policy):
         while self._main_used + size > self._main_cap:
             if not self._where or self._min >= rank:
                 if self.tuner is not None:
-                    ghost = self._ghost
-                    ghost[key] = None
-                    if len(ghost) > self.tuner.tail:
-                        ghost.popitem(last=False)
+                    self.tuner.let_go(key)
                 self._evicted(key)
                 return
             self._evict_main()
@@ -235,10 +247,8 @@ class Learned(Policy):
     def _promote(self, key: Hashable, rank: int) -> None:
         """A window object now outranks the main cache's victim: they swap places.
 
-        Without this a large window locks the main cache: the objects that
-        earn a place there are the ones asked for again, and those never leave
-        the window, while the main cache's stale favourites face only the cold
-        leavers (they win, and the window's verdict then grows the window).
+        Else a large window locks the main cache: what earns a place there is asked
+        for again, so never leaves the window; stale favourites face only cold leavers.
         """
         bucket = self._buckets[self._min]
         if self._window[key] > bucket[next(iter(bucket))]:
@@ -250,6 +260,7 @@ class Learned(Policy):
         self._window_used += victim_size - size
         self._main_used += size
         self._place(key, size, rank)
+        self._drain_window()  # a larger victim (byte sizes) may not fit the window: it leaves first
 
     def _evict_main(self) -> None:
         victim, size = self._pop_main()
@@ -271,30 +282,21 @@ class Learned(Policy):
     def _tune_window(self) -> None:
         """Resize the window by the tuner's verdict, then set the margins of the next period.
 
-        The window's oldest `tail` slots are told by age (an LRU's positions grow
-        about linearly with age); the main cache's lowest `tail` slots by rank,
-        with the share of the boundary bucket that falls inside.
+        The window's oldest slots are told by age (an LRU's positions grow about
+        linearly with age), the main cache's lowest by rank.
         """
         if self.used < self.capacity or not self._window:
             return
-        self._resize_window(self.tuner.adjust(self._window_cap, self._main_cap, len(self._ghost)))
+        self._resize_window(self.tuner.adjust(self._window_cap, self._main_cap, self.shadow.verdict()))
         tail_window, tail_main = self.tuner.tails(self._window_cap, self._main_cap)
         self._tail_age = int(self._span * (1 - tail_window / self._window_cap))
-        below = 0
-        for rank in sorted(self._buckets):
-            size = len(self._buckets[rank])
-            if below + size >= tail_main:
-                self._tail_rank, self._tail_share = rank, (tail_main - below) / size
-                return
-            below += size
-        self._tail_rank = -1
+        self._tail_rank, self._tail_share = self.tuner.boundary(self._buckets, tail_main)
 
     def _resize_window(self, delta: int) -> None:
         """Move `delta` of capacity from the main cache to the window (negative: back).
 
-        Growing demotes the main cache's lowest-ranked objects to the window's
-        old end rather than dropping them; shrinking offers the window's oldest
-        to the main cache, which now has room for them.
+        Growing demotes the main cache's lowest to the window's old end rather than
+        dropping them; shrinking offers the window's oldest to the main cache.
         """
         new = min(self.capacity - self._window_min, max(self._window_min, self._window_cap + delta))
         if new == self._window_cap:
@@ -307,11 +309,7 @@ class Learned(Policy):
             window[key] = size
             window.move_to_end(key, last=False)
             self._window_used += size
-        while self._window_used > self._window_cap:
-            key, size = window.popitem(last=False)
-            self._window_used -= size
-            self.used -= size
-            self._offer_to_main(key, size)
+        self._drain_window()
 
     # -- learning --------------------------------------------------------------
     def _relevel(self) -> None:

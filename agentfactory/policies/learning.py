@@ -7,7 +7,8 @@ Classes are small ints packed as tag block + idle offset + count class.
 
 from __future__ import annotations
 
-from collections import deque
+from collections import OrderedDict, deque
+from collections.abc import Hashable
 
 import numpy as np
 
@@ -148,26 +149,91 @@ class WindowTuner:
         self.z = z
         self.window_hits = self.main_hits = 0.0
         self._direction = 0
+        self.ghost: OrderedDict[Hashable, None] = OrderedDict()  # keys the window let go unadmitted
+
+    def let_go(self, key: Hashable) -> None:
+        """The window let `key` go unadmitted: a miss on it soon is the window's margin."""
+        ghost = self.ghost
+        ghost[key] = None
+        if len(ghost) > self.tail:
+            ghost.popitem(last=False)
+
+    @staticmethod
+    def boundary(buckets: dict[int, OrderedDict], slots: int) -> tuple[int, float]:
+        """The rank up to which the main cache's lowest `slots` lie, and the share of its bucket inside."""
+        below = 0
+        for rank in sorted(buckets):
+            size = sum(buckets[rank].values())
+            if below + size >= slots:
+                return rank, (slots - below) / size
+            below += size
+        return -1, 0.0
 
     def tails(self, window: int, main: int) -> tuple[int, int]:
         """Slots measured on each side: `tail`, or the older half of a side smaller than that."""
         return max(1, min(self.tail, window // 2)), max(1, min(self.tail, main // 2))
 
-    def adjust(self, window: int, main: int, ghost: int = 0) -> int:
+    def adjust(self, window: int, main: int, lru: int = -1) -> int:
         """End of a period: the signed change of the window (0 when the evidence is unclear).
 
-        `ghost` slots just past the window (keys it let go unadmitted) count on
-        the window's side: its margin is then measured on both sides of its edge.
+        The ghost's slots, just past the window, count on the window's side: its
+        margin is then measured on both sides of its edge. Margins are local, so a
+        plain LRU of the same size is the global check (`lru`, see `LruShadow.verdict`):
+        clearly ahead, the window (itself an LRU) grows whatever they say; not
+        behind, the window does not shrink away from it.
         """
         w, m = self.window_hits, self.main_hits
         self.window_hits, self.main_hits = w / 2, m / 2
         tw, tm = self.tails(window, main)
-        tw += ghost
-        gap = w / tw - m / tm
-        if abs(gap) <= self.z * (w / tw ** 2 + m / tm ** 2 + 1e-9) ** 0.5 or w + m < 4:
+        tw += len(self.ghost)
+        gap = 1.0 if lru > 0 else w / tw - m / tm
+        if lru <= 0 and (abs(gap) <= self.z * (w / tw ** 2 + m / tm ** 2 + 1e-9) ** 0.5 or w + m < 4
+                         or (gap < 0 and lru == 0)):
             self._direction, self.step = 0, self.min_step
             return 0
         direction = 1 if gap > 0 else -1
         self.step = min(self.max_step, 2 * self.step) if direction == self._direction else self.min_step
         self._direction = direction
         return direction * self.step
+
+
+class LruShadow:
+    """A key-sampled LRU of the same capacity: the global check on the window's local margins.
+
+    Margins see one step either way; a trace whose recency the main cache's
+    ranking misreads can make a small window look locally right (the main
+    cache's newest, lowest-ranked objects are the ones hit). Requests for one
+    key in `rate` (a fixed hash, so runs are deterministic) replay through an
+    LRU of capacity / `rate`, paired with this cache's own hit or miss on them.
+    """
+
+    def __init__(self, capacity: int, *, rate: int = 8, z: float = 3.0) -> None:
+        self.mask = rate - 1 if capacity >= 64 * rate else 0  # small caches: every key
+        self.capacity = max(1, capacity // (self.mask + 1))
+        self.z = z
+        self.keys: OrderedDict[Hashable, int] = OrderedDict()
+        self.used = 0
+        self.ahead = self.behind = 0.0  # LRU hit where this cache missed, and the other way round
+
+    def access(self, key: Hashable, size: int, hit: bool) -> None:
+        keys = self.keys
+        if key in keys:
+            keys.move_to_end(key)
+            if not hit:
+                self.ahead += 1
+            return
+        if hit:
+            self.behind += 1
+        keys[key] = size
+        self.used += size
+        while self.used > self.capacity and keys:
+            self.used -= keys.popitem(last=False)[1]
+
+    def verdict(self) -> int:
+        """End of a period: 1 if the LRU is clearly ahead (z standard errors of the paired
+        difference), 0 if it is not behind, -1 if it is behind."""
+        a, b = self.ahead, self.behind
+        self.ahead, self.behind = a / 2, b / 2
+        if a - b > self.z * (a + b) ** 0.5 and a + b >= 8:
+            return 1
+        return 0 if a >= b else -1
