@@ -170,7 +170,7 @@ class Learned(Policy):
                     self._forget(now - self._block_start)
                 self._known = self._known_hits = 0
                 self._block_start = now
-        if not hit and size <= self.capacity and model.levels[cls]:
+        if not hit and size <= self.capacity and model.admit[cls]:
             self._admit_to_window(key, size)
         shadow = self.shadow  # one key in 8, by a fixed hash (str keys: crc32, not the salted hash())
         if shadow is not None and not (key if type(key) is int else crc32(repr(key).encode())) * 2654435761 >> 16 & shadow.mask:

@@ -18,6 +18,7 @@ IDLE = MAX_CLASS + 1  # class offset for residents idle for a whole horizon
 TAG_BLOCK = 2 * IDLE  # classes per tag: (count 0..15) x (active, idle)
 MAX_TAGS = 256        # tags with classes of their own
 PRIOR_WEIGHT = 50.0   # pseudo-entries pulling a tag's estimate towards all tags'
+ADMIT_MIN = 0.01      # classes less likely than this to come back are not even let into the window
 CLASS_BITS = 20      # packed (time << CLASS_BITS | class); class = tag block + idle offset + count class
 COUNT_BITS = 24      # bucket key = level << COUNT_BITS | count
 CLASS_MASK = (1 << CLASS_BITS) - 1
@@ -38,6 +39,7 @@ class ReuseModel:
         self.entered: list[float] = []
         self.reused: list[float] = []
         self.levels: list[int] = []
+        self.admit: list[bool] = []
         self.pending: deque[int] = deque()
         self._halve_at = 8 * horizon
 
@@ -48,6 +50,7 @@ class ReuseModel:
             self.reused += [0.0] * extra
             # unknown classes start at the top level: trusted until the data says otherwise
             self.levels += [LEVELS] * extra
+            self.admit += [True] * extra
 
     def relevel(self, now: int) -> None:
         """Turn the counters into value levels (0 .. LEVELS); halve them every 8 horizons.
@@ -70,6 +73,9 @@ class ReuseModel:
         levels = np.where(move, np.minimum(LEVELS, scaled.astype(np.int64)), levels)
         levels[::IDLE] = 0  # count 0: forgotten by a drift reset
         self.levels = levels.tolist()
+        # admission is finer than level 0 (p < 1/16): a storage trace whose new blocks come back
+        # 2% of the time still earns LRU's few hits; one-hit tags and scans (p ~ 0) stay out
+        self.admit = (p >= ADMIT_MIN).tolist()
         if now >= self._halve_at:
             self._halve_at = now + 8 * self.horizon
             self.entered = (entered / 2).tolist()
