@@ -201,7 +201,8 @@ class Learned(Policy):
         window[key] = size
         self._window_used += size
         self.used += size
-        self._drain_window()
+        if self._window_used > self._window_cap:
+            self._drain_window()
 
     def _drain_window(self) -> None:
         """Offer the window's oldest to the main cache until the window fits its share."""
@@ -230,7 +231,9 @@ class Learned(Policy):
                     self.tuner.let_go(key)
                 self._evicted(key)
                 return
-            self._evict_main()
+            victim, victim_size = self._pop_main()
+            self.used -= victim_size
+            self._evicted(victim)
         self._place(key, size, rank)
         self._main_used += size
         self.used += size
@@ -261,11 +264,6 @@ class Learned(Policy):
         self._main_used += size
         self._place(key, size, rank)
         self._drain_window()  # a larger victim (byte sizes) may not fit the window: it leaves first
-
-    def _evict_main(self) -> None:
-        victim, size = self._pop_main()
-        self.used -= size
-        self._evicted(victim)
 
     def _pop_main(self) -> tuple[Hashable, int]:
         """Take the main cache's victim out (the least recently used of the lowest bucket)."""

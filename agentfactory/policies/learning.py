@@ -209,8 +209,9 @@ class LruShadow:
     Margins see one step either way; a trace whose recency the main cache's
     ranking misreads can make a small window look locally right (the main
     cache's newest, lowest-ranked objects are the ones hit). Requests for one
-    key in `rate` (a fixed hash, so runs are deterministic) replay through an
-    LRU of capacity / `rate`, paired with this cache's own hit or miss on them.
+    key in `rate` (a fixed multiplicative hash; crc32 for keys that are not
+    ints, so runs are deterministic) replay through an LRU of capacity / `rate`,
+    paired with this cache's own hit or miss on them.
     """
 
     def __init__(self, capacity: int, *, rate: int = 8, z: float = 3.0) -> None:
