@@ -1,17 +1,12 @@
 """What the magics do to a line before any agent sees it: `x << %%agent` rewriting, `{name}` filling, option splitting.
 
-Plain functions, no shell; marked `services` like the rest of the magics tests.
+Plain functions: no shell, no services.
 """
 
 from __future__ import annotations
 
-import pytest
-
 from agentfactory.magics import interpolate
 from agentfactory.magics.syntax import assignment_transform, split_options
-
-pytestmark = pytest.mark.services
-
 
 def test_transformer_leaves_python_and_other_magics_alone():
     assert assignment_transform(["x << 2\n"]) == ["x << 2\n"]
