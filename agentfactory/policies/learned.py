@@ -33,7 +33,6 @@ Eviction takes the least recently used object of the lowest (value, count)
 bucket; a window leaver is admitted only if it ranks above that victim.
 """
 
-
 from __future__ import annotations
 
 from collections import OrderedDict, deque
@@ -43,20 +42,8 @@ from zlib import crc32
 import numpy as np
 
 from .base import Policy
-from .learning import (
-    CLASS_BITS,
-    CLASS_MASK,
-    COUNT_BITS,
-    COUNT_MAX,
-    IDLE,
-    MAX_CLASS,
-    MAX_TAGS,
-    TAG_BLOCK,
-    DriftDetector,
-    LruShadow,
-    ReuseModel,
-    WindowTuner,
-)
+from .learning import CLASS_BITS, CLASS_MASK, COUNT_BITS, COUNT_MAX, IDLE, MAX_CLASS, MAX_TAGS, TAG_BLOCK
+from .learning import DriftDetector, LruShadow, ReuseModel, WindowTuner
 
 __all__ = ["DriftDetector", "Learned", "ReuseModel", "WindowTuner"]
 
@@ -345,17 +332,11 @@ class Learned(Policy):
             self._move(key, self._where[key], self._rank(key))
 
     def _rebuild(self) -> None:
+        """Every main-cache resident re-ranked, LRU order kept (after counts were halved or forgotten)."""
         sizes = {k: b[k] for b in self._buckets.values() for k in b}
-        last = self._last
-        self._buckets, self._where = {}, {}
-        for key in sorted(sizes, key=last.__getitem__):
-            rank = self._rank(key)
-            bucket = self._buckets.get(rank)
-            if bucket is None:
-                bucket = self._buckets[rank] = OrderedDict()
-            bucket[key] = sizes[key]
-            self._where[key] = rank
-        self._min = min(self._buckets) if self._buckets else 0
+        self._buckets, self._where, self._min = {}, {}, 0
+        for key in sorted(sizes, key=self._last.__getitem__):
+            self._place(key, sizes[key], self._rank(key))
 
     def _mark_idle(self) -> None:
         """Residents not asked for within a horizon move to their tag's idle classes.
