@@ -11,7 +11,7 @@ from pathlib import Path
 from .core.errors import AgentFactoryError
 from .core.observation import shorten_names
 from .core.text import text_row, text_table
-from .factory.discovery import router_names
+from .core.vocabulary import BACKEND_NAMES
 
 
 def _services(args: argparse.Namespace) -> int:
@@ -146,6 +146,18 @@ def _bench(args: argparse.Namespace) -> int:
     return bench_main(args)
 
 
+_BACKEND_HELP = f"routing backend: {', '.join(BACKEND_NAMES)}, or a router a plug-in registers"
+
+
+def _backend(name: str) -> str:
+    """A router name the registry knows; checked only when given, so no command pays for loading the registry."""
+    from .factory.discovery import ROUTERS
+
+    if not ROUTERS.knows(name):
+        raise argparse.ArgumentTypeError(str(ROUTERS.unknown(name)))
+    return name
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="agentfactory", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -179,14 +191,14 @@ def _add_agent_commands(sub: Subparsers) -> None:
     p = sub.add_parser("parse", help="show how commands are routed (agent, action, params), executing nothing")
     p.add_argument("commands", nargs="+", metavar="CMD")
     p.add_argument("--json", action="store_true", help="one JSON line per command")
-    p.add_argument("--backend", choices=router_names(), default=None)
+    p.add_argument("--backend", type=_backend, default=None, help=_BACKEND_HELP)
     p.add_argument("--agent", default=None, help="blueprint to route with (default coordinator_agent)")
     p.add_argument("--cassette", default=None, help="record/replay LLM answers in this file")
     p.set_defaults(func=_parse)
 
     p = sub.add_parser("run", help="an interactive prompt for an agent (reads stdin lines when not a terminal)")
     p.add_argument("name", nargs="?", default="coordinator_agent", help="blueprint name")
-    p.add_argument("--backend", choices=router_names(), default=None)
+    p.add_argument("--backend", type=_backend, default=None, help=_BACKEND_HELP)
     p.add_argument("--json", action="store_true", help="one JSON object per step")
     p.add_argument("--cassette", default=None, help="record/replay LLM answers in this file")
     p.set_defaults(func=_run)
@@ -205,7 +217,7 @@ def _add_blueprint_commands(sub: Subparsers) -> None:
     p = sub.add_parser("create", help="create a user blueprint")
     p.add_argument("name")
     p.add_argument("--type", required=True, help="ingestor, retriever, iowarp, coordinator, llm or a plug-in type")
-    p.add_argument("--backend", choices=router_names(), default="rule")
+    p.add_argument("--backend", type=_backend, default="rule", help=_BACKEND_HELP)
     p.add_argument("--model", default=None)
     p.add_argument("--description", default=None)
     p.set_defaults(func=_blueprints)
